@@ -1,0 +1,3 @@
+"""ssd_ros: SSD object detection for ROS 2."""
+
+__version__ = "0.1.0"

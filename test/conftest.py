@@ -1,0 +1,38 @@
+"""Test-session set-up shared by every test directory.
+
+Before anything can import rclpy, the session switches to loopback-only DDS and claims a
+ROS domain id no other process on this machine holds (ssd_ros.ros.env): every ROS process a
+test starts inherits it. ``ros_domain`` gives a test its own additional domain when it must not
+see leftovers of earlier tests.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ssd_ros.ros import env
+
+SESSION_DOMAIN_ID = env.apply_localhost_environ()
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SSD_ROS_SHARED", REPO_ROOT.parent / "shared"))
+
+
+@pytest.fixture
+def ros_domain(monkeypatch: pytest.MonkeyPatch):
+    """A freshly claimed domain id, also exported to child processes started by the test."""
+    domain = env.claim_domain_id()
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(domain))
+    yield domain
+    env.release_domain_id(domain)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared (real third-party data); tests that need it skip with the reason when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"real data folder {SHARED} is absent (it ships beside the repository only in CI and dev "
+                    "machines); set SSD_ROS_SHARED to point at a copy to run this test")
+    return SHARED

@@ -1,0 +1,1 @@
+"""ssd_ros_training: custom datasets to deployable, self-describing SSD models."""
