@@ -1,9 +1,9 @@
 """``ssd-ros``: one command line for detection, evaluation, bags, training and export.
 
 Each sub-command lives in the module that implements it and registers itself through an
-``add_parser(subparsers)`` function; modules are imported only when their command runs would be
-ideal, but argparse needs every parser up front, so registration functions must import nothing
-heavy (torch, onnxruntime, rclpy) at module level.
+``add_parser(subparsers)`` function. argparse needs every parser up front, so those modules
+import nothing heavy (torch, onnxruntime, rclpy) at module level: heavy imports happen inside
+the command's function.
 
 Training commands come from the optional ``ssd_ros_training`` package (``training/``), which
 pulls in PyTorch; without it those commands explain how to install it.
@@ -16,7 +16,7 @@ import sys
 
 # command name(s) -> module providing add_parser(subparsers)
 COMMAND_MODULES = [
-    "ssd_ros.core.detect_cli",
+    "ssd_ros.detect_cli",
     "ssd_ros.eval.cli",
 ]
 TRAINING_MODULE = "ssd_ros_training.cli"
