@@ -36,3 +36,32 @@ def shared_dir() -> Path:
         pytest.skip(f"real data folder {SHARED} is absent (it ships beside the repository only in CI and dev "
                     "machines); set SSD_ROS_SHARED to point at a copy to run this test")
     return SHARED
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Watch every non-loopback interface for DDS packets for the whole test session (needs root)."""
+    from dds_guard import RtpsSniffer, interfaces
+
+    try:
+        sniffer = RtpsSniffer(interfaces(include_loopback=False))
+    except PermissionError:
+        print("\nDDS containment guard off: capturing packets needs root (CAP_NET_RAW)")
+        return
+    session.config.stash[_SNIFFER_KEY] = sniffer.__enter__()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    sniffer = session.config.stash.get(_SNIFFER_KEY, None)
+    if sniffer is None:
+        return
+    sniffer.__exit__(None, None, None)
+    leaked = {name: count for name, count in sniffer.counts.items() if count}
+    if leaked:
+        print(f"\nFAILED: DDS (RTPS) packets left the loopback interface during the tests: {leaked}; "
+              f"first frames: {sniffer.examples}. Every ROS process must run through ssd_ros.ros.env.")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        print(f"\nDDS containment: no RTPS packet on {sorted(sniffer.counts)} during the session")
+
+
+_SNIFFER_KEY = pytest.StashKey["object"]()
