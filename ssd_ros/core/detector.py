@@ -1,0 +1,170 @@
+"""Detector: one SSD model, from frames to Detections. The same code runs in the node, the CLI and eval.
+
+Contract:
+- ``Detector.load(model_path, config_path=None, backend="onnxruntime", ...)`` reads the ModelSpec
+  (ONNX metadata, a YAML sidecar, or a torchvision checkpoint), opens the backend and checks that
+  the graph has the outputs the spec names; problems raise ModelLoadError / ModelSpecError.
+- ``detect(image, color, post)`` / ``detect_batch(images, color, post)``: uint8 H x W x 3 frames in
+  "rgb" or "bgr" order (sizes may differ within a batch) -> Detections in pixels of each frame.
+- Thread safety: a Detector has no mutable state besides ``last_timings`` (replaced whole), so
+  several threads may call it, and a new Detector can be loaded while another one serves.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ssd_ros.core.backends import Backend, create_backend
+from ssd_ros.core.boxes import decode, to_xyxy
+from ssd_ros.core.postprocess import filter_final, postprocess, sigmoid, softmax
+from ssd_ros.core.preprocess import FrameTransform, Preprocessor
+from ssd_ros.core.priors import prior_boxes
+from ssd_ros.core.spec import ModelSpec, ModelSpecError, load_model_spec
+from ssd_ros.core.types import Detections, PostprocessConfig
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
+
+
+def required_outputs(spec: ModelSpec) -> dict[str, str]:
+    """Spec field -> graph output name that the convention reads."""
+    output = spec.output
+    if output.convention in ("decoded", "raw"):
+        return {"output.scores": output.scores, "output.boxes": output.boxes}
+    if output.convention == "tf_nms":
+        return {"output.boxes": output.boxes, "output.classes": output.classes, "output.scores": output.scores,
+                "output.num_detections": output.num_detections}
+    return {"output.detections": output.detections}
+
+
+class Detector:
+    def __init__(self, spec: ModelSpec, backend: Backend) -> None:
+        missing = {field: name for field, name in required_outputs(spec).items() if name not in backend.output_names}
+        if missing:
+            fields = ", ".join(f"{field}={name!r}" for field, name in missing.items())
+            raise ModelSpecError(f"the model has no output {fields}; its outputs are {list(backend.output_names)}: "
+                                 "set those fields of the model description to the right names")
+        self.spec = spec
+        self.backend = backend
+        self._preprocess = Preprocessor(spec.input)
+        self._model_scale = np.array([spec.input.width, spec.input.height] * 2, np.float32)
+        self._priors = (prior_boxes(spec.priors, spec.input.width, spec.input.height)
+                        if spec.output.convention == "raw" and spec.priors is not None else None)
+        self.last_timings: dict[str, float] = {}
+
+    @classmethod
+    def load(cls, model_path: str | Path, config_path: str | Path | None = None, backend: str = "onnxruntime",
+             device: str = "cpu", num_threads: int = 0, precision: str | None = None,
+             **backend_options) -> Detector:
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise ModelSpecError(f"model file {model_path} does not exist; check model_path / --model")
+        if model_path.suffix in CHECKPOINT_SUFFIXES and not config_path:
+            from ssd_ros.core.backends.torch_backend import spec_from_checkpoint
+
+            spec = spec_from_checkpoint(model_path)
+        else:
+            spec = load_model_spec(model_path, config_path)
+        return cls(spec, create_backend(backend, model_path, device=device, num_threads=num_threads,
+                                        precision=precision, **backend_options))
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def device(self) -> str:
+        return self.backend.device
+
+    def detect(self, image: np.ndarray, color: str = "rgb", post: PostprocessConfig | None = None) -> Detections:
+        return self.detect_batch([image], color, post)[0]
+
+    def detect_batch(self, images: Sequence[np.ndarray], color: str = "rgb",
+                     post: PostprocessConfig | None = None) -> list[Detections]:
+        post = post or PostprocessConfig()
+        started = time.perf_counter()
+        prepared = [self._preprocess(image, color) for image in images]
+        inputs = np.concatenate([tensor for tensor, _ in prepared]) if prepared else None
+        preprocessed = time.perf_counter()
+        outputs = self._run(inputs) if inputs is not None else {}
+        inferred = time.perf_counter()
+        results = [self._postprocess(outputs, index, transform, post)
+                   for index, (_, transform) in enumerate(prepared)]
+        finished = time.perf_counter()
+        self.last_timings = {"preprocess_ms": (preprocessed - started) * 1e3,
+                             "inference_ms": (inferred - preprocessed) * 1e3,
+                             "postprocess_ms": (finished - inferred) * 1e3}
+        return results
+
+    def _run(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """All outputs for the batch, split into the graph's fixed batch size where it has one."""
+        size = self.backend.batch_size
+        if size is None or size == len(inputs):
+            return self.backend.run(inputs)
+        chunks = []
+        for start in range(0, len(inputs), size):
+            chunk = inputs[start:start + size]
+            count = len(chunk)
+            if count < size:  # a fixed-batch graph takes only full batches: pad, then drop the padding
+                chunk = np.concatenate([chunk, np.zeros((size - count, *chunk.shape[1:]), chunk.dtype)])
+            chunks.append({name: value[:count] for name, value in self.backend.run(chunk).items()})
+        return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+
+    def _activate(self, scores: np.ndarray) -> np.ndarray:
+        activation = self.spec.output.score_activation
+        if activation == "softmax":
+            return softmax(scores)
+        return sigmoid(scores) if activation == "sigmoid" else scores
+
+    def _postprocess(self, outputs: dict[str, np.ndarray], index: int, transform: FrameTransform,
+                     post: PostprocessConfig) -> Detections:
+        spec, output = self.spec, self.spec.output
+        if output.convention in ("decoded", "raw"):
+            scores = self._activate(outputs[output.scores][index].astype(np.float32, copy=False))
+            raw_boxes = outputs[output.boxes][index]
+            self._check_prior_count(scores.shape[0], raw_boxes.shape[0])
+            if output.convention == "raw":
+                priors, variances = self._priors, spec.priors.variances  # type: ignore[union-attr]
+
+                def boxes(indices: np.ndarray) -> np.ndarray:
+                    return decode(raw_boxes[indices].astype(np.float32), priors[indices], variances) * self._model_scale
+            else:
+                def boxes(indices: np.ndarray) -> np.ndarray:
+                    selected = to_xyxy(raw_boxes[indices].astype(np.float32), output.box_format)
+                    return selected * self._model_scale if output.normalized else selected
+
+            model_boxes, final_scores, class_ids = postprocess(scores, boxes, post, spec.background_index)
+        else:
+            model_boxes, final_scores, class_ids = filter_final(*self._nms_outputs(outputs, index), post,
+                                                                spec.background_index)
+        frame_boxes = transform.to_frame(model_boxes)
+        labels = tuple(spec.labels[c] if 0 <= c < len(spec.labels) else str(c) for c in class_ids.tolist())
+        return Detections(frame_boxes, final_scores, class_ids, transform.frame_width, transform.frame_height, labels)
+
+    def _nms_outputs(self, outputs: dict[str, np.ndarray], index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(xyxy boxes in model pixels, scores, class ids) of a graph that ends in NMS."""
+        output = self.spec.output
+        if output.convention == "tf_nms":
+            count = int(np.asarray(outputs[output.num_detections][index]).reshape(-1)[0])
+            boxes = to_xyxy(outputs[output.boxes][index][:count].astype(np.float32), output.box_format)
+            scores = outputs[output.scores][index][:count].astype(np.float32)
+            class_ids = outputs[output.classes][index][:count].astype(np.int64) + output.class_offset
+        else:  # caffe_nms: [1, 1, K, 7] rows (image, label, score, x1, y1, x2, y2); padding rows have image < 0
+            rows = outputs[output.detections].reshape(-1, 7)
+            rows = rows[rows[:, 0] == index]
+            boxes = rows[:, 3:7].astype(np.float32)
+            scores = rows[:, 2].astype(np.float32)
+            class_ids = rows[:, 1].astype(np.int64) + output.class_offset
+        if output.normalized:
+            boxes = boxes * self._model_scale
+        return boxes, scores, class_ids
+
+    def _check_prior_count(self, score_rows: int, box_rows: int) -> None:
+        if score_rows != box_rows:
+            raise ModelSpecError(f"the model outputs {score_rows} score rows but {box_rows} box rows: "
+                                 "check output.scores / output.boxes name the right outputs")
+        if self._priors is not None and len(self._priors) != box_rows:
+            raise ModelSpecError(f"the prior spec gives {len(self._priors)} priors but the model outputs {box_rows} "
+                                 "boxes: check priors.feature_maps and priors.min_sizes / aspect_ratios")

@@ -1,0 +1,113 @@
+"""From per-prior class scores and boxes to final detections: threshold, top-k, class-wise NMS.
+
+Contract (one image):
+- ``scores`` float [N, C]: class probabilities of N priors (C includes the background class);
+- ``boxes`` float [N, 4] xyxy, or a callable mapping prior indices to their xyxy boxes, so that only
+  candidates above the score threshold are decoded;
+- a candidate is a (prior, class) pair with score > score_threshold, class != background and in the
+  allow-list; at most ``top_k_candidates`` per class (best first) go into NMS;
+- NMS is greedy per class: a box is suppressed by a better box of the same class with IoU >
+  nms_iou_threshold; the result is sorted by score and cut at ``max_detections``.
+This is the procedure of torchvision's SSD.postprocess_detections (strict inequalities included).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ssd_ros.core.boxes import iou_one_to_many
+from ssd_ros.core.types import PostprocessConfig
+
+BoxSource = np.ndarray | Callable[[np.ndarray], np.ndarray]
+
+
+def class_mask(num_classes: int, background_index: int | None, allowlist: frozenset[int] | None) -> np.ndarray:
+    mask = np.ones(num_classes, bool)
+    if background_index is not None:
+        mask[background_index] = False
+    if allowlist is not None:
+        allowed = np.zeros(num_classes, bool)
+        allowed[[index for index in allowlist if 0 <= index < num_classes]] = True
+        mask &= allowed
+    return mask
+
+
+def select_candidates(scores: np.ndarray, score_threshold: float, classes: np.ndarray,
+                      top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prior indices, class ids, scores) of the candidates, at most ``top_k`` per class."""
+    priors, class_ids = np.nonzero((scores > score_threshold) & classes[None, :])
+    candidate_scores = scores[priors, class_ids]
+    order = np.lexsort((-candidate_scores, class_ids))  # by class, best first within a class
+    priors, class_ids, candidate_scores = priors[order], class_ids[order], candidate_scores[order]
+    if len(class_ids):
+        starts = np.flatnonzero(np.r_[True, class_ids[1:] != class_ids[:-1]])
+        rank = np.arange(len(class_ids)) - np.repeat(starts, np.diff(np.r_[starts, len(class_ids)]))
+        within = rank < top_k
+        priors, class_ids, candidate_scores = priors[within], class_ids[within], candidate_scores[within]
+    return priors, class_ids, candidate_scores
+
+
+def class_wise_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
+                   max_detections: int) -> np.ndarray:
+    """Indices kept by greedy per-class NMS, best score first, at most ``max_detections``."""
+    if len(scores) == 0:
+        return np.zeros(0, np.int64)
+    # Shift each class into its own region so one pass never compares boxes of different classes;
+    # float64 keeps the shifted coordinates exact.
+    shifted = boxes.astype(np.float64)
+    span = float(np.abs(shifted).max()) * 2 + 1
+    shifted += (class_ids.astype(np.float64) * span)[:, None]
+    order = np.argsort(-scores, kind="stable")
+    shifted = shifted[order]
+    suppressed = np.zeros(len(order), bool)
+    keep = []
+    for position in range(len(order)):
+        if suppressed[position]:
+            continue
+        keep.append(position)
+        if len(keep) == max_detections:
+            break
+        later = slice(position + 1, None)
+        suppressed[later] |= iou_one_to_many(shifted[position], shifted[later]) > iou_threshold
+    return order[np.asarray(keep, np.int64)]
+
+
+def postprocess(scores: np.ndarray, boxes: BoxSource, config: PostprocessConfig,
+                background_index: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Final (boxes xyxy [K, 4] float32, scores [K] float32, class ids [K] int64) of one image."""
+    classes = class_mask(scores.shape[1], background_index, config.class_allowlist)
+    priors, class_ids, candidate_scores = select_candidates(scores, config.score_threshold, classes,
+                                                            config.top_k_candidates)
+    if callable(boxes):
+        unique_priors, inverse = np.unique(priors, return_inverse=True)
+        candidate_boxes = boxes(unique_priors)[inverse] if len(priors) else np.zeros((0, 4), np.float32)
+    else:
+        candidate_boxes = boxes[priors]
+    keep = class_wise_nms(candidate_boxes, candidate_scores, class_ids, config.nms_iou_threshold,
+                          config.max_detections)
+    return (candidate_boxes[keep].astype(np.float32), candidate_scores[keep].astype(np.float32),
+            class_ids[keep].astype(np.int64))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def filter_final(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, config: PostprocessConfig,
+                 background_index: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Post-processing for models whose graph already ends in NMS: threshold, allow-list, NMS, cut."""
+    keep = scores > config.score_threshold
+    if background_index is not None:
+        keep &= class_ids != background_index
+    if config.class_allowlist is not None:
+        keep &= np.isin(class_ids, list(config.class_allowlist))
+    boxes, scores, class_ids = boxes[keep], scores[keep], class_ids[keep]
+    order = class_wise_nms(boxes, scores, class_ids, config.nms_iou_threshold, config.max_detections)
+    return boxes[order].astype(np.float32), scores[order].astype(np.float32), class_ids[order].astype(np.int64)

@@ -1,0 +1,222 @@
+"""What the launch files declare and start, as plain data (no ``launch`` import).
+
+The launch files in launch/ are thin: they turn these tables into ``DeclareLaunchArgument`` actions
+and call :func:`detector_node_setup` from an ``OpaqueFunction`` to build the detector ``Node``.
+Keeping the content here means it is checked on machines where the ``launch`` packages cannot be
+installed: every argument has a description (and ``choices`` where the set is fixed), every
+parameter the launch files set is declared by the node with the same type, every file they
+reference is installed, and :func:`detector_command_line` gives the exact ``ros2 run`` command line
+a launch file's Node action executes, which the tests start for real.
+
+Defaults come from config/*.yaml, so the launch files and ``--params-file`` agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ssd_ros.resources import share_path
+
+PACKAGE = "ssd_ros"
+EXECUTABLE = "detector"
+DEFAULT_NODE_NAME = "ssd_detector"
+BOOLEAN_CHOICES = ("true", "false")
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+
+
+@dataclass(frozen=True)
+class LaunchArgument:
+    name: str
+    default: str
+    description: str
+    choices: tuple[str, ...] | None = None
+
+
+def config_defaults(config_file: str) -> dict[str, Any]:
+    """The ``ros__parameters`` of an installed config/*.yaml file."""
+    document = yaml.safe_load(share_path(f"config/{config_file}").read_text())
+    return dict(document["/**"]["ros__parameters"])
+
+
+def _text(value: Any) -> str:
+    """A parameter default as launch-argument text (launch arguments are strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def detector_arguments(config_file: str = "detector.yaml") -> list[LaunchArgument]:
+    """Arguments every launch file that starts the detector declares."""
+    from ssd_ros.ros.params import BACKENDS, PRECISIONS, TRANSPORTS
+
+    defaults = config_defaults(config_file)
+    return [
+        LaunchArgument("image", "/camera/image_raw", "Camera image topic the detector subscribes to "
+                       "(sensor_msgs/Image, or <image>/compressed with image_transport:=compressed)."),
+        LaunchArgument("detections", "detections", "Topic for the vision_msgs/Detection2DArray output."),
+        LaunchArgument("model", _text(defaults["model_path"]), "SSD model file (.onnx); empty: the embedded "
+                       "default model."),
+        LaunchArgument("model_config", _text(defaults["model_config"]), "YAML sidecar for a third-party model; "
+                       "empty: the description inside the ONNX file."),
+        LaunchArgument("backend", _text(defaults["backend"]), "Inference backend.", BACKENDS),
+        LaunchArgument("device", _text(defaults["device"]), "Device for the backend (cpu, cuda, cuda:N; "
+                       "CPU/GPU/AUTO for openvino)."),
+        LaunchArgument("precision", _text(defaults["precision"]), "Inference precision; empty: the "
+                       "backend's default.", PRECISIONS),
+        LaunchArgument("score_threshold", _text(defaults["score_threshold"]), "Minimum score of a published "
+                       "detection, 0..1 (changeable at runtime with ros2 param set)."),
+        LaunchArgument("image_transport", _text(defaults["image_transport"]), "raw: sensor_msgs/Image; "
+                       "compressed: sensor_msgs/CompressedImage on <image>/compressed.", TRANSPORTS),
+        LaunchArgument("params_file", str(share_path(f"config/{config_file}")), "Parameter file for the "
+                       "detector; the arguments above override it."),
+        LaunchArgument("namespace", "", "Namespace of the detector node and its relative topics."),
+        LaunchArgument("node_name", DEFAULT_NODE_NAME, "Name of the detector node."),
+        LaunchArgument("use_sim_time", "false", "Use /clock (true when replaying a bag with --clock).",
+                       BOOLEAN_CHOICES),
+        LaunchArgument("log_level", "info", "Logging level of the detector node.", LOG_LEVELS),
+    ]
+
+
+# launch argument -> node parameter it sets, with the parameter's type
+ARGUMENT_PARAMETERS = {
+    "model": ("model_path", str),
+    "model_config": ("model_config", str),
+    "backend": ("backend", str),
+    "device": ("device", str),
+    "precision": ("precision", str),
+    "score_threshold": ("score_threshold", float),
+    "image_transport": ("image_transport", str),
+    "use_sim_time": ("use_sim_time", bool),
+}
+
+
+def parameter_value(text: str, kind: type) -> Any:
+    if kind is bool:
+        if text.lower() not in BOOLEAN_CHOICES:
+            raise ValueError(f"expected true or false, got {text!r}")
+        return text.lower() == "true"
+    return kind(text)
+
+
+@dataclass(frozen=True)
+class DetectorNodeSetup:
+    """Everything a launch_ros Node action for the detector needs, resolved to plain values."""
+
+    name: str
+    namespace: str
+    params_file: Path
+    parameters: dict[str, Any]
+    remappings: list[tuple[str, str]]
+    log_level: str
+
+
+def detector_node_setup(values: dict[str, str], extra_parameters: dict[str, Any] | None = None) -> DetectorNodeSetup:
+    """The detector node for resolved launch-argument ``values`` (argument name -> text)."""
+    parameters = {parameter: parameter_value(values[argument], kind)
+                  for argument, (parameter, kind) in ARGUMENT_PARAMETERS.items() if argument in values}
+    parameters.update(extra_parameters or {})
+    remappings = [("detections", values["detections"])] if "detections" in values else []
+    if "image" in values and "image_topics" not in parameters:
+        remappings.insert(0, ("image", values["image"]))
+    return DetectorNodeSetup(
+        name=values.get("node_name", DEFAULT_NODE_NAME),
+        namespace=values.get("namespace", ""),
+        params_file=Path(values["params_file"]),
+        parameters=parameters,
+        remappings=remappings,
+        log_level=values.get("log_level", "info"),
+    )
+
+
+def _parameter_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ",".join(f"'{item}'" for item in value) + "]"
+    if isinstance(value, str):
+        return f"'{value}'" if value == "" else value
+    return str(value)
+
+
+def detector_command_line(setup: DetectorNodeSetup) -> list[str]:
+    """The ``ros2 run`` arguments a launch_ros Node action with ``setup`` executes (after the executable)."""
+    arguments = ["--ros-args", "--log-level", setup.log_level, "-r", f"__node:={setup.name}"]
+    if setup.namespace:
+        arguments += ["-r", f"__ns:={setup.namespace if setup.namespace.startswith('/') else '/' + setup.namespace}"]
+    arguments += ["--params-file", str(setup.params_file)]
+    for name, value in setup.parameters.items():
+        arguments += ["-p", f"{name}:={_parameter_text(value)}"]
+    for source, target in setup.remappings:
+        arguments += ["-r", f"{source}:={target}"]
+    return arguments
+
+
+def multi_camera_arguments() -> list[LaunchArgument]:
+    arguments = [arg for arg in detector_arguments() if arg.name not in ("image", "detections")]
+    return [LaunchArgument("cameras", "/camera_left/image_raw,/camera_right/image_raw",
+                           "Comma-separated camera image topics; each gets <camera namespace>/detections."),
+            *arguments]
+
+
+def multi_camera_parameters(cameras: str) -> dict[str, Any]:
+    topics = [topic.strip() for topic in cameras.split(",") if topic.strip()]
+    if not topics:
+        raise ValueError("cameras must name at least one image topic, e.g. cameras:=/front/image_raw,/rear/image_raw")
+    return {"image_topics": topics}
+
+
+CAMERA_TOPIC = "camera/image_raw"
+USB_DRIVERS = ("v4l2_camera", "usb_cam")
+
+
+def jetson_arguments() -> list[LaunchArgument]:
+    detector = [arg for arg in detector_arguments("jetson.yaml") if arg.name != "image"]
+    return [
+        LaunchArgument("camera", "usb", "Camera type: a USB (UVC) camera or a CSI camera on the Jetson's "
+                       "MIPI connector.", ("usb", "csi")),
+        LaunchArgument("usb_driver", "v4l2_camera", "ROS driver for a USB camera.", USB_DRIVERS),
+        LaunchArgument("video_device", "/dev/video0", "USB camera device."),
+        LaunchArgument("sensor_id", "0", "CSI sensor index (nvarguscamerasrc sensor-id)."),
+        LaunchArgument("width", "1280", "Camera image width in pixels."),
+        LaunchArgument("height", "720", "Camera image height in pixels."),
+        LaunchArgument("fps", "30", "Camera frame rate."),
+        LaunchArgument("frame_id", "camera_optical_frame", "frame_id stamped on the camera images."),
+        LaunchArgument("image", CAMERA_TOPIC, "Image topic between camera driver and detector."),
+        *detector,
+    ]
+
+
+@dataclass(frozen=True)
+class CameraNodeSetup:
+    package: str
+    executable: str
+    name: str
+    parameters: dict[str, Any]
+    remappings: list[tuple[str, str]]
+
+
+def csi_pipeline(sensor_id: int, width: int, height: int, fps: int) -> str:
+    """GStreamer pipeline for gscam: Argus capture into NVMM, converted to system-memory RGB."""
+    return (f"nvarguscamerasrc sensor-id={sensor_id} ! "
+            f"video/x-raw(memory:NVMM),width={width},height={height},framerate={fps}/1 ! "
+            "nvvidconv ! video/x-raw,format=BGRx ! videoconvert")
+
+
+def jetson_camera_setup(values: dict[str, str]) -> CameraNodeSetup:
+    width, height, fps = int(values["width"]), int(values["height"]), int(values["fps"])
+    to_detector = [("image_raw", values["image"]), ("camera_info", values["image"].rpartition("/")[0] + "/camera_info")]
+    if values["camera"] == "csi":
+        return CameraNodeSetup("gscam", "gscam_node", "csi_camera", {
+            "gscam_config": csi_pipeline(int(values["sensor_id"]), width, height, fps),
+            "camera_name": "csi_camera", "frame_id": values["frame_id"], "sync_sink": False,
+            "use_gst_timestamps": False}, [*to_detector, ("camera/image_raw", values["image"])])
+    if values["usb_driver"] == "usb_cam":
+        return CameraNodeSetup("usb_cam", "usb_cam_node_exe", "usb_camera", {
+            "video_device": values["video_device"], "image_width": width, "image_height": height,
+            "framerate": float(fps), "pixel_format": "yuyv", "frame_id": values["frame_id"]}, to_detector)
+    return CameraNodeSetup("v4l2_camera", "v4l2_camera_node", "usb_camera", {
+        "video_device": values["video_device"], "image_size": [width, height], "pixel_format": "YUYV",
+        "output_encoding": "rgb8", "camera_frame_id": values["frame_id"]}, to_detector)

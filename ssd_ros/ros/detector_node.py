@@ -1,0 +1,465 @@
+"""The ``ssd_detector`` lifecycle node: camera topics in, vision_msgs/Detection2DArray out.
+
+The node only adapts messages; detection is :class:`ssd_ros.core.Detector`.
+
+Data flow and threading:
+- Subscription callbacks (executor threads) hand each message to a :class:`LatestFrameQueue`
+  and return at once; they never wait for inference.
+- One worker thread takes the newest frame of every camera, converts, runs the model on them as
+  one batch and publishes one Detection2DArray per frame (empty ones included) with the input
+  header copied. Frames replaced before the worker got to them are counted as dropped; frames that
+  cannot be decoded are reported (throttled warning naming topic and problem) and counted.
+- Parameters are declared from the table in :mod:`ssd_ros.ros.params` and validated in one
+  callback. The worker reads ``self._runtime`` (detector + settings) once per batch; accepted
+  changes build a new runtime and replace it with one assignment. Model changes load the new
+  model beside the old one first; if that fails the change is rejected and the old model stays.
+
+Lifecycle: configure loads the model and creates publishers and the ``detect`` service; activate
+subscribes and starts the worker; deactivate stops both; cleanup releases the model.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.exceptions import ParameterUninitializedException
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import (
+    DurabilityPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import CompressedImage, Image
+from ssd_ros_msgs.msg import ModelInfo
+from ssd_ros_msgs.srv import Detect
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray, LabelInfo
+
+from ssd_ros.core import Detector, PostprocessConfig
+from ssd_ros.drawing import draw_detections
+from ssd_ros.resources import default_model_path
+from ssd_ros.ros.conversions import (
+    FrameError,
+    detections_to_msg,
+    frame_from_message,
+    frame_to_image,
+    hypothesis_class_ids,
+    label_info_msg,
+)
+from ssd_ros.ros.frame_queue import LatestFrameQueue, PendingFrame
+from ssd_ros.ros.params import (
+    MODEL_PARAMETERS,
+    PARAMETERS,
+    PARAMETERS_BY_NAME,
+    NodeSettings,
+    ParameterSpec,
+    detection_topic_names,
+    validate,
+)
+from ssd_ros.ros.statistics import DetectorStatistics
+
+NODE_NAME = "ssd_detector"
+_PARAMETER_TYPES = {
+    "bool": Parameter.Type.BOOL,
+    "integer": Parameter.Type.INTEGER,
+    "double": Parameter.Type.DOUBLE,
+    "string": Parameter.Type.STRING,
+    "string_array": Parameter.Type.STRING_ARRAY,
+}
+_LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
+_WARNING_PERIOD_S = 5.0
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the worker needs for one batch, swapped as a whole."""
+
+    detector: Detector
+    settings: NodeSettings
+    class_ids: tuple[str, ...]  # ObjectHypothesis.class_id per model class id
+
+
+def load_detector(values: dict[str, Any]) -> Detector:
+    model_path = values["model_path"] or str(default_model_path())
+    return Detector.load(
+        model_path,
+        config_path=values["model_config"] or None,
+        backend=values["backend"],
+        device=values["device"],
+        num_threads=values["num_threads"],
+        precision=values["precision"] or None,
+        engine_cache_dir=values["engine_cache_dir"] or None,
+    )
+
+
+def _descriptor(spec: ParameterSpec) -> ParameterDescriptor:
+    description = spec.description
+    if spec.choices is not None:
+        description += " One of: " + ", ".join(repr(choice) for choice in spec.choices) + "."
+    if spec.reloads_model:
+        description += " Changing it loads the new model beside the old one and swaps when it loaded."
+    descriptor = ParameterDescriptor(description=description, read_only=spec.read_only,
+                                     type=_PARAMETER_TYPES[spec.type_name].value)
+    if spec.value_range is not None and spec.type_name == "double":
+        descriptor.floating_point_range = [FloatingPointRange(from_value=float(spec.value_range[0]),
+                                                              to_value=float(spec.value_range[1]))]
+    elif spec.value_range is not None:
+        descriptor.integer_range = [IntegerRange(from_value=int(spec.value_range[0]),
+                                                 to_value=int(spec.value_range[1]), step=1)]
+    if spec.choices is not None:
+        descriptor.additional_constraints = "one of: " + ", ".join(spec.choices)
+    return descriptor
+
+
+class DetectorNode(LifecycleNode):
+    def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        for spec in PARAMETERS:
+            # An empty list cannot carry its type, so such parameters are declared by type alone.
+            default = spec.default if spec.default != [] else _PARAMETER_TYPES[spec.type_name]
+            self.declare_parameter(spec.name, default, _descriptor(spec))
+        self._values = {spec.name: self._current_value(spec.name) for spec in PARAMETERS}
+        reason = validate(self._values)
+        if reason is not None:
+            raise ValueError(f"invalid parameters: {reason}")
+        self._runtime: Runtime | None = None
+        self._model_info = ModelInfo()
+        self._swap_lock = threading.Lock()
+
+        self.image_topics: list[str] = list(self._values["image_topics"])
+        self.detection_topics = detection_topic_names(self.image_topics, list(self._values["detection_topics"]))
+        self._queue = LatestFrameQueue(len(self.image_topics))
+        self._stats = DetectorStatistics(len(self.image_topics))
+        self._worker: threading.Thread | None = None
+        self._subscriptions: list = []
+        self._receive_group = MutuallyExclusiveCallbackGroup()
+        self._detection_publishers: list = []
+        self._debug_publishers: list = []
+        self._label_info_publisher = None
+        self._model_info_publisher = None
+        self._diagnostics_publisher = None
+        self._diagnostics_timer = None
+        self._detect_service = None
+        self._retry_timer = None
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+    def start(self) -> None:
+        """Configure and activate (what autostart does); leaves the node unconfigured if the model fails."""
+        self.trigger_configure()
+        if self._runtime is not None:
+            self.trigger_activate()
+
+    def _retry_autostart(self) -> None:
+        self.destroy_timer(self._retry_timer)
+        self._retry_timer = None
+        if self._runtime is None:
+            self.start()
+
+    # ------------------------------------------------------------------ parameters
+    def _current_value(self, name: str) -> Any:
+        try:
+            value = self.get_parameter(name).value
+        except ParameterUninitializedException:
+            return list(PARAMETERS_BY_NAME[name].default)
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        changes = {p.name: (list(p.value) if isinstance(p.value, (list, tuple)) else p.value)
+                   for p in parameters if p.name in PARAMETERS_BY_NAME}
+        if not changes:
+            return SetParametersResult(successful=True)
+        reason = validate(changes)
+        if reason is not None:
+            return SetParametersResult(successful=False, reason=reason)
+        with self._swap_lock:
+            candidate = {**self._values, **changes}
+            runtime = self._runtime
+            if runtime is None:
+                # Not configured: the model is loaded (and checked) on configure. With autostart, a
+                # node whose start-up model failed retries as soon as the model settings change.
+                self._values = candidate
+                if self._values["autostart"] and any(name in changes for name in MODEL_PARAMETERS):
+                    self._retry_timer = self.create_timer(0.0, self._retry_autostart)
+                return SetParametersResult(successful=True)
+            detector = runtime.detector
+            reloads = any(candidate[name] != self._values[name] for name in MODEL_PARAMETERS)
+            if reloads:
+                try:
+                    detector = load_detector(candidate)
+                except Exception as error:  # the loader's message says what is wrong and what to do
+                    return SetParametersResult(
+                        successful=False, reason=f"could not load the model, keeping the current one: {error}")
+            try:
+                new_runtime = self._build_runtime(detector, candidate)
+            except ValueError as error:
+                return SetParametersResult(successful=False, reason=str(error))
+            self._values = candidate
+            self._runtime = new_runtime
+        if reloads:
+            self.get_logger().info(f"model swapped to {candidate['model_path'] or 'the default model'} "
+                                   f"on {detector.backend_name} ({detector.device})")
+            self._publish_model_description(new_runtime)
+        elif "score_threshold" in changes:
+            self._publish_model_description(new_runtime)
+        return SetParametersResult(successful=True)
+
+    @staticmethod
+    def _build_runtime(detector: Detector, values: dict[str, Any]) -> Runtime:
+        spec = detector.spec
+        settings = NodeSettings.build(values, spec.labels, spec.background_index)
+        return Runtime(detector, settings, hypothesis_class_ids(spec.labels, bool(values["label_as_id"])))
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            detector = load_detector(self._values)
+            runtime = self._build_runtime(detector, self._values)
+        except Exception as error:
+            self.get_logger().error(
+                f"cannot configure: {error}. Fix it with `ros2 param set /{self.get_name()} model_path ...` "
+                "(or model_config / classes), then configure again.")
+            return TransitionCallbackReturn.FAILURE
+        self._runtime = runtime
+        qos_options = QoSOverridingOptions.with_default_policies()
+        self._detection_publishers = [
+            self.create_lifecycle_publisher(Detection2DArray, topic, qos_profile_sensor_data,
+                                            qos_overriding_options=qos_options)
+            for topic in self.detection_topics]
+        self._debug_publishers = [
+            self.create_lifecycle_publisher(Image, self._debug_topic(topic), qos_profile_sensor_data)
+            for topic in self.detection_topics]
+        self._label_info_publisher = self.create_publisher(LabelInfo, "label_info", _LATCHED)
+        self._model_info_publisher = self.create_publisher(ModelInfo, "model_info", _LATCHED)
+        self._diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._diagnostics_timer = self.create_timer(float(self._values["diagnostics_period"]),
+                                                    self._publish_diagnostics)
+        self._detect_service = self.create_service(Detect, "detect", self._on_detect_request)
+        self._publish_model_description(runtime)
+        self.get_logger().info(f"configured: {self._model_info.model_path} on {detector.backend_name} "
+                               f"({detector.device}), {len(detector.spec.labels)} classes")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._queue = LatestFrameQueue(len(self.image_topics))
+        compressed = self._values["image_transport"] == "compressed"
+        message_type = CompressedImage if compressed else Image
+        qos_options = QoSOverridingOptions.with_default_policies()
+        for camera, topic in enumerate(self.image_topics):
+            input_topic = f"{topic}/compressed" if compressed else topic
+            self._subscriptions.append(self.create_subscription(
+                message_type, input_topic, lambda msg, camera=camera: self._queue.put(camera, msg),
+                qos_profile_sensor_data, callback_group=self._receive_group, qos_overriding_options=qos_options))
+        self._worker = threading.Thread(target=self._process_frames, name="ssd_detector_worker", daemon=True)
+        self._worker.start()
+        result = super().on_activate(state)
+        inputs = ", ".join(self.resolve_topic_name(sub.topic_name) for sub in self._subscriptions)
+        outputs = ", ".join(self.resolve_topic_name(topic) for topic in self.detection_topics)
+        self.get_logger().info(f"active: {inputs} -> {outputs}")
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.stop_processing()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release_resources()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.stop_processing()
+        self._release_resources()
+        return TransitionCallbackReturn.SUCCESS
+
+    def stop_processing(self) -> None:
+        self._queue.close()
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+        for subscription in self._subscriptions:
+            self.destroy_subscription(subscription)
+        self._subscriptions = []
+
+    def _release_resources(self) -> None:
+        for publisher in [*self._detection_publishers, *self._debug_publishers]:
+            self.destroy_lifecycle_publisher(publisher)
+        self._detection_publishers, self._debug_publishers = [], []
+        for publisher in (self._label_info_publisher, self._model_info_publisher, self._diagnostics_publisher):
+            if publisher is not None:
+                self.destroy_publisher(publisher)
+        self._label_info_publisher = self._model_info_publisher = self._diagnostics_publisher = None
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+            self._diagnostics_timer = None
+        if self._detect_service is not None:
+            self.destroy_service(self._detect_service)
+            self._detect_service = None
+        self._runtime = None
+
+    # ------------------------------------------------------------------ the worker
+    def _process_frames(self) -> None:
+        while True:
+            frames = self._queue.take()
+            if not frames:
+                return
+            runtime = self._runtime
+            if runtime is None:
+                return
+            batch_size = int(runtime.settings["max_batch_size"])
+            for start in range(0, len(frames), batch_size):
+                self._process_batch(runtime, frames[start:start + batch_size])
+
+    def _process_batch(self, runtime: Runtime, frames: list[PendingFrame]) -> None:
+        decoded: dict[str, list[tuple[PendingFrame, Any]]] = {}
+        for pending in frames:
+            try:
+                frame, color = frame_from_message(pending.message)
+            except FrameError as error:
+                self._report_bad_input(pending.camera, str(error))
+                continue
+            decoded.setdefault(color, []).append((pending, frame))
+        for color, items in decoded.items():
+            try:
+                results = runtime.detector.detect_batch([frame for _, frame in items], color=color,
+                                                        post=runtime.settings.postprocess)
+            except Exception as error:
+                for pending, _ in items:
+                    self._report_bad_input(pending.camera, f"inference failed: {error}")
+                continue
+            inference_ms = float(runtime.detector.last_timings.get("inference_ms", 0.0)) / len(items)
+            for (pending, frame), detections in zip(items, results, strict=True):
+                self._publish_result(runtime, pending, frame, color, detections, inference_ms)
+
+    def _publish_result(self, runtime: Runtime, pending: PendingFrame, frame, color: str, detections,
+                        inference_ms: float) -> None:
+        header: Header = pending.message.header
+        self._detection_publishers[pending.camera].publish(
+            detections_to_msg(detections, header, runtime.class_ids))
+        stamp_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+        latency_ms = (self.get_clock().now().nanoseconds - stamp_ns) / 1e6 if stamp_ns else float("nan")
+        self._stats.record_processed(pending.camera, inference_ms, latency_ms,
+                                     (time.monotonic() - pending.received) * 1e3)
+        debug_publisher = self._debug_publishers[pending.camera]
+        if runtime.settings["publish_debug_image"] and debug_publisher.get_subscription_count() > 0:
+            annotated = draw_detections(frame, detections, color=color)
+            debug_publisher.publish(frame_to_image(annotated, header, encoding=f"{color}8"))
+
+    def _report_bad_input(self, camera: int, error: str) -> None:
+        self._stats.record_bad_input(camera, error)
+        topic = self.resolve_topic_name(self.image_topics[camera])
+        self.get_logger().warning(f"frame on {topic} skipped: {error}", throttle_duration_sec=_WARNING_PERIOD_S)
+
+    # ------------------------------------------------------------------ on-demand detection
+    def _on_detect_request(self, request: Detect.Request, response: Detect.Response) -> Detect.Response:
+        runtime = self._runtime
+        if runtime is None:
+            response.success, response.message = False, "the detector is not configured (no model loaded)"
+            return response
+        message = request.compressed_image if len(request.compressed_image.data) else request.image
+        try:
+            frame, color = frame_from_message(message)
+        except FrameError as error:
+            response.success, response.message = False, f"bad request image: {error}"
+            return response
+        post = runtime.settings.postprocess
+        if request.score_threshold > 0:
+            post = replace(post, score_threshold=float(min(request.score_threshold, 1.0)))
+        started = time.perf_counter()
+        try:
+            detections = runtime.detector.detect(frame, color=color, post=post)
+        except Exception as error:
+            response.success, response.message = False, f"inference failed: {error}"
+            return response
+        response.inference_ms = (time.perf_counter() - started) * 1e3
+        response.detections = detections_to_msg(detections, message.header, runtime.class_ids)
+        response.success, response.message = True, f"{len(detections)} detections"
+        return response
+
+    # ------------------------------------------------------------------ descriptions and diagnostics
+    def _publish_model_description(self, runtime: Runtime) -> None:
+        detector, spec = runtime.detector, runtime.detector.spec
+        header = Header(stamp=self.get_clock().now().to_msg())
+        model_path = Path(runtime.settings["model_path"] or default_model_path()).resolve()
+        self._model_info = ModelInfo(
+            header=header, model_path=str(model_path), model_config=runtime.settings["model_config"],
+            model_sha256=_file_sha256(model_path), architecture=getattr(spec, "architecture", "") or "",
+            input_width=int(spec.input_width), input_height=int(spec.input_height),
+            backend=detector.backend_name, device=str(detector.device), labels=list(spec.labels))
+        if self._model_info_publisher is not None:
+            self._model_info_publisher.publish(self._model_info)
+        if self._label_info_publisher is not None:
+            self._label_info_publisher.publish(label_info_msg(
+                spec.labels, spec.background_index, runtime.settings.postprocess.score_threshold, header))
+
+    def _publish_diagnostics(self) -> None:
+        reports = self._stats.snapshot(list(self._queue.received), list(self._queue.dropped))
+        runtime = self._runtime
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        for topic, report in zip(self.image_topics, reports, strict=True):
+            status = DiagnosticStatus(name=f"{self.get_fully_qualified_name()}: {self.resolve_topic_name(topic)}",
+                                      hardware_id=self._model_info.model_path)
+            if runtime is None:
+                status.level, status.message = DiagnosticStatus.ERROR, "no model loaded"
+            elif report.bad_input_in_period:
+                status.level, status.message = DiagnosticStatus.WARN, f"bad input: {report.last_error}"
+            elif report.input_rate_hz > 0 and report.processed_rate_hz < 0.5 * report.input_rate_hz:
+                status.level, status.message = DiagnosticStatus.WARN, "dropping more than half of the frames"
+            else:
+                status.level, status.message = DiagnosticStatus.OK, "ok"
+            status.values = [KeyValue(key=key, value=value) for key, value in report.as_key_values()]
+            array.status.append(status)
+        self._diagnostics_publisher.publish(array)
+
+    @staticmethod
+    def _debug_topic(detection_topic: str) -> str:
+        namespace = detection_topic.rstrip("/").rpartition("/")[0]
+        return f"{namespace}/debug_image" if namespace else "debug_image"
+
+
+def _file_sha256(path: Path) -> str:
+    try:
+        with path.open("rb") as model_file:
+            return hashlib.file_digest(model_file, "sha256").hexdigest()
+    except OSError:
+        return ""
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    try:
+        node = DetectorNode()
+        if node.get_parameter("autostart").value:
+            node.start()
+        executor = MultiThreadedExecutor(num_threads=max(2, min(4, os.cpu_count() or 2)))
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ValueError as error:
+        print(f"ssd_detector: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if node is not None:
+            node.stop_processing()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

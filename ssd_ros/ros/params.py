@@ -1,0 +1,175 @@
+"""Every parameter of the detector node, in one table, and the immutable settings built from them.
+
+Contract:
+- ``PARAMETERS`` is the single source of truth: name, type, default, description, range or
+  choices, whether it is read-only (fixed at start-up) and whether changing it reloads the model.
+  The node declares exactly these; config/detector.yaml and the launch files are checked against
+  them by tests.
+- ``validate(values)`` returns the reason a set of values is unacceptable (or None). Range and
+  choice checks live here, not scattered through the node, and ``ros2 param set`` shows the reason.
+- ``NodeSettings`` is a frozen snapshot. The node builds a new one for every accepted change and
+  swaps it in with one assignment, so the worker thread always sees a consistent set.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ssd_ros.core import PostprocessConfig
+
+BACKENDS = ("onnxruntime", "tensorrt", "openvino", "torch")
+PRECISIONS = ("", "fp32", "fp16", "bf16", "int8")
+TRANSPORTS = ("raw", "compressed")
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    default: Any
+    description: str
+    type_name: str  # bool, integer, double, string, string_array
+    value_range: tuple[float, float] | None = None
+    choices: tuple[str, ...] | None = None
+    read_only: bool = False
+    reloads_model: bool = False
+
+
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    # --- the model (changing any of these loads a new model beside the old one, then swaps)
+    ParameterSpec("model_path", "", "SSD model file (.onnx; .engine for tensorrt; .pt for torch). Empty: the "
+                  "embedded default model shipped in share/ssd_ros/models/default/model.onnx.",
+                  "string", reloads_model=True),
+    ParameterSpec("model_config", "", "YAML sidecar describing a third-party model (see models/examples). Empty: "
+                  "the description embedded in the ONNX file.", "string", reloads_model=True),
+    ParameterSpec("backend", "onnxruntime", "Inference backend.", "string", choices=BACKENDS, reloads_model=True),
+    ParameterSpec("device", "cpu", "Device for the backend: cpu, cuda, cuda:N (onnxruntime, tensorrt, torch), "
+                  "CPU/GPU/NPU/AUTO (openvino).", "string", reloads_model=True),
+    ParameterSpec("num_threads", 0, "CPU inference threads; 0 lets the backend decide.", "integer",
+                  value_range=(0, 256), reloads_model=True),
+    ParameterSpec("precision", "", "Inference precision; empty means the backend's default (fp32 on onnxruntime, "
+                  "fp16 for tensorrt on Jetson, the CPU's best for openvino).", "string", choices=PRECISIONS,
+                  reloads_model=True),
+    ParameterSpec("engine_cache_dir", "", "Where TensorRT engines built from ONNX are cached; empty: "
+                  "~/.cache/ssd_ros/engines.", "string", reloads_model=True),
+    # --- post-processing and output (apply from the next frame)
+    ParameterSpec("score_threshold", 0.5, "Minimum score of a published detection.", "double",
+                  value_range=(0.0, 1.0)),
+    ParameterSpec("nms_iou_threshold", 0.45, "IoU above which class-wise NMS suppresses the weaker box.", "double",
+                  value_range=(0.0, 1.0)),
+    ParameterSpec("max_detections", 100, "Most detections published per frame (best scores first).", "integer",
+                  value_range=(1, 10000)),
+    ParameterSpec("top_k_candidates", 400, "Candidates kept per class before NMS; bounds NMS cost at low "
+                  "thresholds.", "integer", value_range=(1, 100000)),
+    ParameterSpec("classes", [], "Allow-list of class names (or numeric ids) to publish; empty publishes all.",
+                  "string_array"),
+    ParameterSpec("label_as_id", False, "Put the numeric class id in ObjectHypothesis.class_id instead of the "
+                  "label name.", "bool"),
+    ParameterSpec("publish_debug_image", True, "Publish an annotated image on debug_image while someone "
+                  "subscribes to it.", "bool"),
+    # --- wiring (fixed at start-up)
+    ParameterSpec("image_topics", ["image"], "Camera topics; several cameras share one model and are batched.",
+                  "string_array", read_only=True),
+    ParameterSpec("detection_topics", [], "Output topic per camera; empty: 'detections' for one camera, "
+                  "'<camera namespace>/detections' for several.", "string_array", read_only=True),
+    ParameterSpec("image_transport", "raw", "raw: sensor_msgs/Image on each topic; compressed: "
+                  "sensor_msgs/CompressedImage on '<topic>/compressed'.", "string", choices=TRANSPORTS,
+                  read_only=True),
+    ParameterSpec("max_batch_size", 4, "Most frames (one per camera) run through the model together.", "integer",
+                  value_range=(1, 64), read_only=True),
+    ParameterSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", "double",
+                  value_range=(0.1, 60.0), read_only=True),
+    ParameterSpec("autostart", True, "Configure and activate the lifecycle node on start-up.", "bool",
+                  read_only=True),
+)
+PARAMETERS_BY_NAME = {spec.name: spec for spec in PARAMETERS}
+MODEL_PARAMETERS = tuple(spec.name for spec in PARAMETERS if spec.reloads_model)
+
+
+def validate(values: Mapping[str, Any]) -> str | None:
+    """The reason ``values`` (name -> value, complete or partial) cannot be accepted, or None."""
+    for name, value in values.items():
+        spec = PARAMETERS_BY_NAME.get(name)
+        if spec is None:
+            continue
+        if spec.type_name == "double" and not math.isfinite(float(value)):
+            return f"{name} must be a finite number, got {value}"
+        if spec.value_range is not None:
+            low, high = spec.value_range
+            if not low <= value <= high:
+                return f"{name} must be within [{low:g}, {high:g}], got {value}"
+        if spec.choices is not None and value not in spec.choices:
+            shown = ", ".join(repr(choice) for choice in spec.choices)
+            return f"{name} must be one of {shown}, got {value!r}"
+    topics = values.get("image_topics")
+    if topics is not None:
+        if not topics or any(not topic for topic in topics):
+            return "image_topics must list at least one non-empty topic name"
+        if len(set(topics)) != len(topics):
+            return f"image_topics has duplicates: {list(topics)}"
+        outputs = values.get("detection_topics") or []
+        if outputs and len(outputs) != len(topics):
+            return (f"detection_topics must be empty or name one output per image topic "
+                    f"({len(topics)}), got {len(outputs)}")
+    return None
+
+
+def class_allowlist(classes: list[str], labels: tuple[str, ...], background_index: int | None) -> frozenset[int] | None:
+    """Model class ids for an allow-list of names or numeric ids; raises ValueError naming unknown entries."""
+    if not classes:
+        return None
+    ids = set()
+    unknown = []
+    for entry in classes:
+        if entry in labels:
+            ids.add(labels.index(entry))
+        elif entry.strip().isdigit() and int(entry) < len(labels):
+            ids.add(int(entry))
+        else:
+            unknown.append(entry)
+    if background_index is not None:
+        ids.discard(background_index)
+    if unknown:
+        known = [label for index, label in enumerate(labels) if index != background_index]
+        raise ValueError(f"classes has entries the model does not know: {unknown}; the model's classes are {known}")
+    return frozenset(ids)
+
+
+def detection_topic_names(image_topics: list[str], detection_topics: list[str]) -> list[str]:
+    """Output topic per camera: explicit, or 'detections' (one camera), or '<namespace>/detections'."""
+    if detection_topics:
+        return list(detection_topics)
+    if len(image_topics) == 1:
+        return ["detections"]
+    names = []
+    for topic in image_topics:
+        namespace = topic.rstrip("/").rpartition("/")[0]
+        names.append(f"{namespace or topic}/detections")
+    return names
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """One consistent set of parameter values; replaced as a whole on every accepted change."""
+
+    values: Mapping[str, Any]
+    postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @classmethod
+    def build(cls, values: Mapping[str, Any], labels: tuple[str, ...], background_index: int | None) -> NodeSettings:
+        """Settings for a loaded model; raises ValueError when ``classes`` names unknown classes."""
+        postprocess = PostprocessConfig(
+            score_threshold=float(values["score_threshold"]),
+            nms_iou_threshold=float(values["nms_iou_threshold"]),
+            max_detections=int(values["max_detections"]),
+            top_k_candidates=int(values["top_k_candidates"]),
+            class_allowlist=class_allowlist(list(values["classes"]), labels, background_index),
+        )
+        return cls(values=dict(values), postprocess=postprocess)
+
+    def model_values(self) -> dict[str, Any]:
+        return {name: self.values[name] for name in MODEL_PARAMETERS}

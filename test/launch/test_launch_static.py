@@ -1,0 +1,108 @@
+"""Static checks of launch/ and config/ that run where the launch packages are not installable.
+
+The launch files are thin wrappers over ssd_ros.launch_support; these tests check that content:
+arguments are described (with choices where the set is fixed), every parameter set by a launch
+file or a config YAML is declared by the node with the same type, and every referenced file is
+installed by setup.py.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ssd_ros import launch_support
+from ssd_ros.ros.params import PARAMETERS_BY_NAME
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAUNCH_FILES = sorted((REPO_ROOT / "launch").glob("*.launch.py"))
+PYTHON_TYPES = {"bool": bool, "integer": int, "double": float, "string": str, "string_array": list}
+ARGUMENT_TABLES = {
+    "detect.launch.py": launch_support.detector_arguments,
+    "multi_camera.launch.py": launch_support.multi_camera_arguments,
+    "jetson.launch.py": launch_support.jetson_arguments,
+}
+# Parameters rclpy declares on every node.
+BUILTIN_PARAMETERS = {"use_sim_time": bool}
+
+
+def test_every_launch_file_is_covered_here():
+    assert {path.name for path in LAUNCH_FILES} == set(ARGUMENT_TABLES) | _evaluate_bag()
+
+
+def _evaluate_bag() -> set[str]:
+    return {"evaluate_bag.launch.py"} if (REPO_ROOT / "launch" / "evaluate_bag.launch.py").exists() else set()
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES, ids=lambda path: path.name)
+def test_launch_files_are_valid_python_without_eval(launch_file):
+    tree = ast.parse(launch_file.read_text(), filename=str(launch_file))
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    attributes = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert not ({"eval", "exec", "PythonExpression"} & (names | attributes | imported))
+    assert "generate_launch_description" in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+@pytest.mark.parametrize("table", list(ARGUMENT_TABLES.values()), ids=list(ARGUMENT_TABLES))
+def test_every_argument_is_described_and_its_default_is_a_valid_choice(table):
+    arguments = table()
+    assert len({arg.name for arg in arguments}) == len(arguments), "duplicate argument names"
+    for arg in arguments:
+        assert len(arg.description) > 15, arg.name
+        if arg.choices is not None:
+            assert arg.default in arg.choices, arg.name
+
+
+@pytest.mark.parametrize("table", list(ARGUMENT_TABLES.values()), ids=list(ARGUMENT_TABLES))
+def test_parameters_set_by_launch_arguments_are_declared_with_the_same_type(table):
+    values = {arg.name: arg.default for arg in table()}
+    setup = launch_support.detector_node_setup(values, {"image_topics": ["a", "b"]})
+    for name, value in setup.parameters.items():
+        if name in BUILTIN_PARAMETERS:
+            assert type(value) is BUILTIN_PARAMETERS[name]
+            continue
+        assert name in PARAMETERS_BY_NAME, f"{name} is not a parameter of the detector node"
+        assert type(value) is PYTHON_TYPES[PARAMETERS_BY_NAME[name].type_name], name
+
+
+@pytest.mark.parametrize("config_file", sorted((REPO_ROOT / "config").glob("*.yaml")), ids=lambda path: path.name)
+def test_config_parameters_are_declared_by_the_node_with_the_same_type(config_file):
+    document = yaml.safe_load(config_file.read_text())
+    for node_name, section in document.items():
+        parameters = section["ros__parameters"]
+        if node_name not in ("/**", "ssd_detector", "/ssd_detector"):
+            continue
+        for name, value in parameters.items():
+            assert name in PARAMETERS_BY_NAME, f"{config_file.name}: {name} is not declared by the node"
+            assert type(value) is PYTHON_TYPES[PARAMETERS_BY_NAME[name].type_name], f"{config_file.name}: {name}"
+
+
+def test_jetson_camera_drivers_get_their_own_parameters():
+    defaults = {arg.name: arg.default for arg in launch_support.jetson_arguments()}
+    usb = launch_support.jetson_camera_setup(defaults)
+    assert (usb.package, usb.parameters["image_size"]) == ("v4l2_camera", [1280, 720])
+    assert ("image_raw", "camera/image_raw") in usb.remappings
+    csi = launch_support.jetson_camera_setup({**defaults, "camera": "csi", "sensor_id": "1"})
+    assert csi.package == "gscam" and "nvarguscamerasrc sensor-id=1" in csi.parameters["gscam_config"]
+    usb_cam = launch_support.jetson_camera_setup({**defaults, "usb_driver": "usb_cam"})
+    assert (usb_cam.executable, usb_cam.parameters["image_width"]) == ("usb_cam_node_exe", 1280)
+
+
+def test_multi_camera_argument_becomes_the_image_topics_list():
+    assert launch_support.multi_camera_parameters(" /a/image_raw, /b/image_raw ") == {
+        "image_topics": ["/a/image_raw", "/b/image_raw"]}
+    with pytest.raises(ValueError, match="at least one image topic"):
+        launch_support.multi_camera_parameters(" , ")
+
+
+def test_files_the_launch_files_use_are_installed_by_setup_py():
+    setup_source = (REPO_ROOT / "setup.py").read_text()
+    for folder in ("launch", "config", "models"):
+        assert f'*tree("{folder}")' in setup_source
+    for table in ARGUMENT_TABLES.values():
+        params_file = Path({arg.name: arg.default for arg in table()}["params_file"])
+        assert params_file.is_file() and params_file.parent.name == "config"
+    assert (REPO_ROOT / "resource" / "ssd_ros").is_file()
