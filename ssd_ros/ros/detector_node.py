@@ -81,6 +81,9 @@ _PARAMETER_TYPES = {
     "string_array": Parameter.Type.STRING_ARRAY,
 }
 _LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
+# Reliable output is compatible with reliable and best-effort subscribers alike, so any consumer
+# (default QoS nodes, ros2 topic echo, rosbag2) receives detections; inputs use sensor-data QoS.
+_DETECTIONS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 _WARNING_PERIOD_S = 5.0
 
 
@@ -236,7 +239,7 @@ class DetectorNode(LifecycleNode):
         self._runtime = runtime
         qos_options = QoSOverridingOptions.with_default_policies()
         self._detection_publishers = [
-            self.create_lifecycle_publisher(Detection2DArray, topic, qos_profile_sensor_data,
+            self.create_lifecycle_publisher(Detection2DArray, topic, _DETECTIONS_QOS,
                                             qos_overriding_options=qos_options)
             for topic in self.detection_topics]
         self._debug_publishers = [

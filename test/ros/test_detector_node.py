@@ -1,0 +1,236 @@
+"""The detector node in its own process, driven over real DDS like other ROS nodes would drive it.
+
+Model and frames: UltraFace (a real third-party SSD face detector, ../shared) on real photos.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray
+from node_fixtures import detector_process, set_parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
+from ssd_ros_msgs.msg import ModelInfo
+from ssd_ros_msgs.srv import Detect
+from vision_msgs.msg import Detection2DArray, LabelInfo
+
+from ssd_ros.ros.conversions import frame_to_image
+
+pytestmark = [pytest.mark.ros, pytest.mark.shared]
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
+
+
+@pytest.fixture(scope="module")
+def ultraface(request) -> dict:
+    shared = request.getfixturevalue("shared_dir")
+    root = Path(__file__).resolve().parents[2]
+    photo = cv2.imread(str(shared / "data" / "face_photos" / "13.jpg"))  # two faces, 450x344
+    return {
+        "args": ["-p", f"model_path:={shared / 'models' / 'ultraface' / 'version-RFB-320.onnx'}",
+                 "-p", f"model_config:={root / 'models' / 'examples' / 'ultraface-rfb-320.yaml'}",
+                 "-p", "score_threshold:=0.7", "-p", "nms_iou_threshold:=0.3"],
+        "bad_model": str(shared / "data" / "face_photos" / "SOURCE.md"),
+        "rgb": np.ascontiguousarray(photo[:, :, ::-1]),
+        "faces": 2,
+    }
+
+
+def encode(rgb: np.ndarray, encoding: str) -> Image:
+    """A frame in one of the node's input encodings, built independently of the node's decoder."""
+    if encoding in ("rgb8", "bgr8", "rgba8", "bgra8"):
+        pixels = rgb if encoding.startswith("rgb") else rgb[:, :, ::-1]
+        if encoding.endswith("a8"):
+            pixels = np.dstack([pixels, np.full(rgb.shape[:2], 255, np.uint8)])
+        channels = pixels.shape[2]
+    elif encoding == "mono8":
+        pixels, channels = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 1
+    elif encoding == "mono16":
+        pixels, channels = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype("<u2") * 257, 2
+    else:
+        yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV)
+        y, u, v = yuv[:, :, 0], yuv[:, 0::2, 1], yuv[:, 0::2, 2]
+        packed = np.zeros((rgb.shape[0], rgb.shape[1] * 2), np.uint8)
+        order = (u, y[:, 0::2], v, y[:, 1::2]) if encoding == "yuv422" else (y[:, 0::2], u, y[:, 1::2], v)
+        for offset, plane in enumerate(order):
+            packed[:, offset::4] = plane
+        pixels, channels = packed, 2
+    data = np.ascontiguousarray(pixels).view(np.uint8).tobytes()
+    return Image(height=rgb.shape[0], width=rgb.shape[1], encoding=encoding, step=rgb.shape[1] * channels,
+                 data=data)
+
+
+def stamped(msg, index: int, frame_id: str = "camera_optical"):
+    msg.header.frame_id = frame_id
+    msg.header.stamp.sec, msg.header.stamp.nanosec = 1000 + index, 12345
+    return msg
+
+
+class Listener:
+    """Collects Detection2DArray messages by topic."""
+
+    def __init__(self, graph, topics: list[str]) -> None:
+        self.graph = graph
+        self.node = graph.node("test_listener")
+        self.received: dict[str, list[Detection2DArray]] = {topic: [] for topic in topics}
+        for topic in topics:
+            self.node.create_subscription(Detection2DArray, topic, self.received[topic].append, 50)
+
+    def wait_for(self, topic: str, predicate, what: str, timeout: float = 30.0) -> Detection2DArray:
+        found: list[Detection2DArray] = []
+
+        def done() -> bool:
+            found[:] = [msg for msg in self.received[topic] if predicate(msg)]
+            return bool(found)
+
+        self.graph.spin_until(done, timeout, what)
+        return found[0]
+
+
+def publish_until_answered(graph, publisher, listener, topic, msg, what, timeout=60.0) -> Detection2DArray:
+    """Publish ``msg`` (best effort, like a camera) until its detections come back."""
+    stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        publisher.publish(msg)
+        try:
+            return listener.wait_for(topic, lambda m: (m.header.stamp.sec, m.header.stamp.nanosec) == stamp,
+                                     what, timeout=1.0)
+        except AssertionError:
+            continue
+    raise AssertionError(f"no answer for {what} within {timeout} s")
+
+
+def test_every_encoding_and_compressed_images_come_back_with_their_header(graph, tmp_path, ultraface):
+    listener = Listener(graph, ["detections", "compressed_detections"])
+    camera = graph.node("test_camera")
+    raw = camera.create_publisher(Image, "image", qos_profile_sensor_data)
+    compressed = camera.create_publisher(CompressedImage, "image/compressed", qos_profile_sensor_data)
+    with detector_process(tmp_path, *ultraface["args"]), \
+            detector_process(tmp_path, *ultraface["args"], "-p", "image_transport:=compressed",
+                             "-r", "detections:=compressed_detections", name="compressed_detector"):
+        encodings = ["rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16", "yuv422", "yuv422_yuy2"]
+        for index, encoding in enumerate(encodings):
+            result = publish_until_answered(graph, raw, listener, "detections",
+                                            stamped(encode(ultraface["rgb"], encoding), index), encoding)
+            assert result.header.frame_id == "camera_optical"
+            assert len(result.detections) == ultraface["faces"], encoding
+            assert all(d.results[0].hypothesis.class_id == "face" for d in result.detections)
+            assert all(d.header == result.header for d in result.detections)
+        for index, extension in enumerate([".jpg", ".png"], start=100):
+            ok, data = cv2.imencode(extension, ultraface["rgb"][:, :, ::-1])
+            msg = stamped(CompressedImage(format=extension[1:], data=data.tobytes()), index, "compressed_frame")
+            result = publish_until_answered(graph, compressed, listener, "compressed_detections", msg, extension)
+            assert result.header.frame_id == "compressed_frame"
+            assert len(result.detections) == ultraface["faces"]
+
+
+def test_parameters_change_results_reject_bad_values_and_keep_the_model(graph, tmp_path, ultraface):
+    listener = Listener(graph, ["detections"])
+    camera = graph.node("test_camera")
+    publisher = camera.create_publisher(Image, "image", qos_profile_sensor_data)
+    frame = frame_to_image(ultraface["rgb"], stamped(Image(), 0).header)
+    with detector_process(tmp_path, *ultraface["args"]):
+        first = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 1), "first frame")
+        assert len(first.detections) == ultraface["faces"]
+
+        result = set_parameter(graph, camera, "ssd_detector", "score_threshold", 1.7)
+        assert not result.successful and "score_threshold" in result.reason and "1.7" in result.reason
+
+        result = set_parameter(graph, camera, "ssd_detector", "classes", ["person"])
+        assert not result.successful and "person" in result.reason and "face" in result.reason
+
+        result = set_parameter(graph, camera, "ssd_detector", "model_path", ultraface["bad_model"])
+        assert not result.successful and "keeping the current one" in result.reason
+        still = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 2), "old model")
+        assert len(still.detections) == ultraface["faces"]
+
+        assert set_parameter(graph, camera, "ssd_detector", "score_threshold", 1.0).successful
+        none = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 3), "threshold 1.0")
+        assert len(none.detections) == 0
+
+        assert set_parameter(graph, camera, "ssd_detector", "label_as_id", True).successful
+        assert set_parameter(graph, camera, "ssd_detector", "score_threshold", 0.7).successful
+        numeric = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 4), "ids")
+        assert [d.results[0].hypothesis.class_id for d in numeric.detections] == ["1"] * ultraface["faces"]
+
+
+def test_two_cameras_share_one_node_and_keep_their_headers(graph, tmp_path, ultraface):
+    listener = Listener(graph, ["/left/detections", "/right/detections"])
+    camera = graph.node("test_cameras")
+    left = camera.create_publisher(Image, "/left/image_raw", qos_profile_sensor_data)
+    right = camera.create_publisher(Image, "/right/image_raw", qos_profile_sensor_data)
+    empty = np.zeros((240, 320, 3), np.uint8)
+    with detector_process(tmp_path, *ultraface["args"], "-p", "image_topics:=['/left/image_raw','/right/image_raw']"):
+        faces = publish_until_answered(graph, left, listener, "/left/detections",
+                                       stamped(frame_to_image(ultraface["rgb"], stamped(Image(), 0).header), 7,
+                                               "left_optical"), "left camera")
+        nothing = publish_until_answered(graph, right, listener, "/right/detections",
+                                         stamped(frame_to_image(empty, stamped(Image(), 0).header), 8,
+                                                 "right_optical"), "right camera")
+    assert (faces.header.frame_id, faces.header.stamp.sec, len(faces.detections)) == ("left_optical", 1007, 2)
+    assert (nothing.header.frame_id, nothing.header.stamp.sec, len(nothing.detections)) == ("right_optical", 1008, 0)
+
+
+def test_bad_frames_are_reported_and_the_node_keeps_going(graph, tmp_path, ultraface):
+    listener = Listener(graph, ["detections"])
+    node = graph.node("test_camera")
+    publisher = node.create_publisher(Image, "image", qos_profile_sensor_data)
+    diagnostics: list[DiagnosticArray] = []
+    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    bad_frames = [
+        Image(height=4, width=4, encoding="bayer_rggb8", step=4, data=bytes(16)),
+        Image(height=10, width=10, encoding="rgb8", step=30, data=bytes(100)),
+        Image(height=0, width=0, encoding="rgb8", step=0, data=b""),
+    ]
+    with detector_process(tmp_path, *ultraface["args"]) as process:
+        for index, bad in enumerate(bad_frames):
+            publisher.publish(stamped(bad, index))
+            graph.spin_until(lambda: False if time.sleep(0.05) else True, 5, "a moment")
+        good = frame_to_image(ultraface["rgb"], stamped(Image(), 0).header)
+        result = publish_until_answered(graph, publisher, listener, "detections", stamped(good, 50), "a good frame")
+        assert len(result.detections) == ultraface["faces"]
+
+        def bad_input_counted() -> bool:
+            for array in diagnostics:
+                for status in array.status:
+                    values = {kv.key: kv.value for kv in status.values}
+                    if int(values.get("frames with bad input", 0)) >= 1:
+                        return True
+            return False
+
+        graph.spin_until(bad_input_counted, 15, "/diagnostics counting bad frames")
+        assert process.poll() is None
+    log = (tmp_path / "ssd_detector.log").read_text()
+    assert "frame on /image skipped" in log
+
+
+def test_latched_descriptions_and_the_detect_service(graph, tmp_path, ultraface):
+    client_node = graph.node("test_client")
+    with detector_process(tmp_path, *ultraface["args"]):
+        label_info: list[LabelInfo] = []
+        model_info: list[ModelInfo] = []
+        client_node.create_subscription(LabelInfo, "label_info", label_info.append, LATCHED)
+        client_node.create_subscription(ModelInfo, "model_info", model_info.append, LATCHED)
+        graph.spin_until(lambda: label_info and model_info, 30, "latched label_info and model_info")
+        assert [(c.class_id, c.class_name) for c in label_info[0].class_map] == [(1, "face")]
+        assert list(model_info[0].labels) == ["background", "face"]
+        assert (model_info[0].input_width, model_info[0].input_height) == (320, 240)
+        assert model_info[0].backend == "onnxruntime" and len(model_info[0].model_sha256) == 64
+
+        client = client_node.create_client(Detect, "detect")
+        graph.spin_until(client.service_is_ready, 30, "the detect service")
+        request = Detect.Request(image=frame_to_image(ultraface["rgb"], stamped(Image(), 9).header))
+        future = client.call_async(request)
+        graph.spin_until(future.done, 30, "the detect response")
+        response = future.result()
+        assert response.success and len(response.detections.detections) == ultraface["faces"]
+        assert response.detections.header.stamp.sec == 1009
+
+        broken = Detect.Request(compressed_image=CompressedImage(format="jpeg", data=b"\xff\xd8garbage"))
+        future = client.call_async(broken)
+        graph.spin_until(future.done, 30, "the detect response to a corrupt image")
+        assert not future.result().success and "could not decode" in future.result().message
