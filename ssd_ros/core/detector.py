@@ -129,11 +129,12 @@ class Detector:
                 priors, variances = self._priors, spec.priors.variances  # type: ignore[union-attr]
 
                 def boxes(indices: np.ndarray) -> np.ndarray:
-                    return decode(raw_boxes[indices].astype(np.float32), priors[indices], variances) * self._model_scale
+                    decoded = decode(raw_boxes[indices].astype(np.float32), priors[indices], variances)
+                    return self._clip_to_input(decoded * self._model_scale)
             else:
                 def boxes(indices: np.ndarray) -> np.ndarray:
                     selected = to_xyxy(raw_boxes[indices].astype(np.float32), output.box_format)
-                    return selected * self._model_scale if output.normalized else selected
+                    return self._clip_to_input(selected * self._model_scale if output.normalized else selected)
 
             model_boxes, final_scores, class_ids = postprocess(scores, boxes, post, spec.background_index)
         else:
@@ -142,6 +143,10 @@ class Detector:
         frame_boxes = transform.to_frame(model_boxes)
         labels = tuple(spec.labels[c] if 0 <= c < len(spec.labels) else str(c) for c in class_ids.tolist())
         return Detections(frame_boxes, final_scores, class_ids, transform.frame_width, transform.frame_height, labels)
+
+    def _clip_to_input(self, boxes: np.ndarray) -> np.ndarray:
+        """Clip to the model input before NMS, as torchvision does: IoUs then match its results."""
+        return np.clip(boxes, 0.0, self._model_scale)
 
     def _nms_outputs(self, outputs: dict[str, np.ndarray], index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(xyxy boxes in model pixels, scores, class ids) of a graph that ends in NMS."""
