@@ -36,30 +36,34 @@ def class_mask(num_classes: int, background_index: int | None, allowlist: frozen
 def select_candidates(scores: np.ndarray, score_threshold: float, classes: np.ndarray,
                       top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(prior indices, class ids, scores) of the candidates, at most ``top_k`` per class."""
-    priors, class_ids = np.nonzero((scores > score_threshold) & classes[None, :])
-    candidate_scores = scores[priors, class_ids]
-    order = np.lexsort((-candidate_scores, class_ids))  # by class, best first within a class
-    priors, class_ids, candidate_scores = priors[order], class_ids[order], candidate_scores[order]
-    if len(class_ids):
-        starts = np.flatnonzero(np.r_[True, class_ids[1:] != class_ids[:-1]])
-        rank = np.arange(len(class_ids)) - np.repeat(starts, np.diff(np.r_[starts, len(class_ids)]))
-        within = rank < top_k
-        priors, class_ids, candidate_scores = priors[within], class_ids[within], candidate_scores[within]
-    return priors, class_ids, candidate_scores
+    above = scores > score_threshold
+    above &= classes[None, :]
+    prior_parts, class_parts = [], []
+    for class_id in np.flatnonzero(above.any(axis=0)):
+        priors = np.flatnonzero(above[:, class_id])
+        if len(priors) > top_k:  # partial sort: only the top_k best matter
+            priors = priors[np.argpartition(-scores[priors, class_id], top_k - 1)[:top_k]]
+        prior_parts.append(priors)
+        class_parts.append(np.full(len(priors), class_id))
+    if not prior_parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, scores.dtype)
+    priors, class_ids = np.concatenate(prior_parts), np.concatenate(class_parts)
+    return priors, class_ids, scores[priors, class_ids]
 
 
 def class_wise_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
                    max_detections: int) -> np.ndarray:
-    """Indices kept by greedy per-class NMS, best score first, at most ``max_detections``."""
+    """Indices kept by greedy per-class NMS, best score first, at most ``max_detections``.
+
+    Boxes are visited in descending score order; a kept box suppresses the later boxes of its own
+    class that overlap it by more than ``iou_threshold``. Only same-class boxes are compared, so the
+    cost grows with the candidates per class (bounded by top-k), not with all candidates.
+    """
     if len(scores) == 0:
         return np.zeros(0, np.int64)
-    # Shift each class into its own region so one pass never compares boxes of different classes;
-    # float64 keeps the shifted coordinates exact.
-    shifted = boxes.astype(np.float64)
-    span = float(np.abs(shifted).max()) * 2 + 1
-    shifted += (class_ids.astype(np.float64) * span)[:, None]
     order = np.argsort(-scores, kind="stable")
-    shifted = shifted[order]
+    sorted_boxes, sorted_classes = boxes[order], class_ids[order]
+    members = {class_id: np.flatnonzero(sorted_classes == class_id) for class_id in np.unique(sorted_classes)}
     suppressed = np.zeros(len(order), bool)
     keep = []
     for position in range(len(order)):
@@ -68,8 +72,11 @@ def class_wise_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray,
         keep.append(position)
         if len(keep) == max_detections:
             break
-        later = slice(position + 1, None)
-        suppressed[later] |= iou_one_to_many(shifted[position], shifted[later]) > iou_threshold
+        same_class = members[sorted_classes[position]]
+        later = same_class[np.searchsorted(same_class, position, side="right"):]
+        if len(later):
+            overlaps = iou_one_to_many(sorted_boxes[position], sorted_boxes[later])
+            suppressed[later[overlaps > iou_threshold]] = True
     return order[np.asarray(keep, np.int64)]
 
 

@@ -88,12 +88,18 @@ class Preprocessor:
             raise ImageError(f"color must be 'rgb' or 'bgr', got {color!r}")
         same_order = color == self.spec.color
         resized, transform = self.resize(image, self._pad_colour if same_order else self._pad_colour[::-1])
-        if not same_order:
-            resized = resized[:, :, ::-1]
-        if self.spec.dtype == "uint8":
-            tensor = np.ascontiguousarray(resized)
-        else:
-            tensor = (resized.astype(np.float32) - self._mean) * self._inv_std
-        if self.spec.layout == "NCHW":
-            tensor = tensor.transpose(2, 0, 1)
-        return np.ascontiguousarray(tensor)[None], transform
+        height, width = self.spec.height, self.spec.width
+        nchw = self.spec.layout == "NCHW"
+        dtype = np.uint8 if self.spec.dtype == "uint8" else np.float32
+        tensor = np.empty((1, 3, height, width) if nchw else (1, height, width, 3), dtype)
+        # Channel by channel into the output layout: no float HxWx3 temporary, no transpose copy,
+        # and the colour swap is just the choice of source channel.
+        for channel in range(3):
+            source = resized[:, :, channel if same_order else 2 - channel]
+            target = tensor[0, channel] if nchw else tensor[0, :, :, channel]
+            if dtype is np.uint8:
+                target[...] = source
+            else:
+                np.subtract(source, self._mean[channel], out=target, dtype=np.float32)
+                target *= self._inv_std[channel]
+        return tensor, transform
