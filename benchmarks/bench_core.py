@@ -67,8 +67,9 @@ def bench_architecture(arch: str, rounds: int, runs: int, workdir: Path) -> dict
     posts = {threshold: PostprocessConfig(score_threshold=threshold, max_detections=100)
              for threshold in (0.01, 0.3)}
 
-    worker = subprocess.Popen([sys.executable, "-c", OPENVINO_WORKER, str(onnx_path), str(workdir / f"{arch}-batch.npy")],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", OPENVINO_WORKER, str(onnx_path), str(workdir / f"{arch}-batch.npy")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     openvino_device = json.loads(worker.stdout.readline())["device"]
 
     def torch_eager() -> None:

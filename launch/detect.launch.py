@@ -6,9 +6,9 @@ Arguments, their defaults (from config/detector.yaml) and descriptions live in
 ssd_ros.launch_support, where they are tested on machines without the launch packages;
 `ros2 launch ssd_ros detect.launch.py --show-args` lists them.
 """
-from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 
+from launch import LaunchDescription
 from ssd_ros.launch_actions import declare, detector_node
 from ssd_ros.launch_support import detector_arguments
 

@@ -6,10 +6,10 @@
 The first start builds the TensorRT engine from the ONNX model (minutes on an Orin Nano) and caches
 it in engine_cache_dir; later starts load it in seconds. Defaults come from config/jetson.yaml.
 """
-from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 from launch_ros.actions import Node
 
+from launch import LaunchDescription
 from ssd_ros.launch_actions import declare, detector_node
 from ssd_ros.launch_support import jetson_arguments, jetson_camera_setup
 

@@ -5,9 +5,9 @@
 Each camera gets its own Detection2DArray topic: <camera namespace>/detections
 (/front/detections and /rear/detections above).
 """
-from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 
+from launch import LaunchDescription
 from ssd_ros.launch_actions import declare, detector_node
 from ssd_ros.launch_support import multi_camera_arguments, multi_camera_parameters
 

@@ -28,7 +28,7 @@ def draw_detections(frame: np.ndarray, detections: Detections, color: str = "rgb
     thickness = max(1, round(min(canvas.shape[:2]) / 240))
     for box, score, class_id, label in zip(detections.boxes, detections.scores, detections.class_ids,
                                            detections.label_names, strict=True):
-        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+        x1, y1, x2, y2 = (round(float(v)) for v in box)
         colour = class_colour(int(class_id), color)
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness)
         text = f"{label} {score:.2f}"

@@ -27,7 +27,10 @@ def _ament_share() -> Path | None:
 
 
 def share_path(relative: str) -> Path:
-    """The installed file or folder ``relative`` (e.g. "config/detector.yaml"); FileNotFoundError says where it looked."""
+    """The installed file or folder ``relative`` (e.g. "config/detector.yaml").
+
+    FileNotFoundError says where it looked.
+    """
     candidates = [root / relative for root in (_ament_share(), SOURCE_ROOT, Path(sys.prefix) / "share" / PACKAGE)
                   if root is not None]
     for candidate in candidates:

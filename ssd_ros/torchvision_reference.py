@@ -22,7 +22,6 @@ from ssd_ros.core.backends.torch_backend import build_torchvision_ssd
 from ssd_ros.core.spec import ModelSpec
 from ssd_ros.core.torchvision_ssd import canonical_architecture, torchvision_spec
 
-
 TARGET_LOGIT_STD = 2.0
 
 

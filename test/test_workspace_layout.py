@@ -25,7 +25,7 @@ def colcon_list(workspace: Path, base_paths: list[str]) -> dict[str, str]:
                              capture_output=True, text=True, check=True).stdout
     packages = {}
     for line in listing.splitlines():
-        name, path, build_type = line.split("\t")
+        name, _, build_type = line.split("\t")
         packages[name] = build_type
     return packages
 

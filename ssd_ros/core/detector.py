@@ -126,7 +126,8 @@ class Detector:
             raw_boxes = outputs[output.boxes][index]
             self._check_prior_count(scores.shape[0], raw_boxes.shape[0])
             if output.convention == "raw":
-                priors, variances = self._priors, spec.priors.variances  # type: ignore[union-attr]
+                assert self._priors is not None and spec.priors is not None  # a raw spec always has priors
+                priors, variances = self._priors, spec.priors.variances
 
                 def boxes(indices: np.ndarray) -> np.ndarray:
                     decoded = decode(raw_boxes[indices].astype(np.float32), priors[indices], variances)

@@ -62,7 +62,7 @@ class Preprocessor:
         self.spec = spec
         self._mean = np.asarray(spec.mean, np.float32)
         self._inv_std = 1.0 / np.asarray(spec.std, np.float32)
-        self._pad_colour = tuple(int(round(v)) for v in np.clip(spec.mean, 0, 255))
+        self._pad_colour = tuple(round(float(v)) for v in np.clip(spec.mean, 0, 255))
 
     def resize(self, image: np.ndarray, pad_colour: tuple[int, ...]) -> tuple[np.ndarray, FrameTransform]:
         height, width = image.shape[:2]

@@ -151,7 +151,8 @@ class ModelSpec:
         try:
             document = json.loads(metadata[METADATA_KEY])
         except json.JSONDecodeError as error:
-            raise ModelSpecError(f"{source}: '{METADATA_KEY}' is not valid JSON ({error}); re-export the model") from None
+            raise ModelSpecError(f"{source}: '{METADATA_KEY}' is not valid JSON ({error}); "
+                                 "re-export the model") from None
         return cls.from_dict(document, source)
 
     @classmethod
@@ -327,7 +328,7 @@ class _Parser:
         return PriorSpec(
             scheme=scheme,
             feature_maps=feature_maps,
-            variances=tuple(self.numbers(section, "priors.variances", 2, (0.1, 0.2))),  # type: ignore[arg-type]
+            variances=tuple(self.numbers(section, "priors.variances", 2, (0.1, 0.2))),
             clip=self.get(section, "priors.clip", bool, True),
             min_sizes=per_map("min_sizes") if scheme == "min_sizes" else (),
             aspect_ratios=per_map("aspect_ratios") if scheme == "torchvision" else (),

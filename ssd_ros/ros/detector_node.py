@@ -44,12 +44,10 @@ from rclpy.qos import (
 )
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CompressedImage, Image
-from ssd_ros_msgs.msg import ModelInfo
-from ssd_ros_msgs.srv import Detect
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from ssd_ros.core import Detector, PostprocessConfig
+from ssd_ros.core import Detector
 from ssd_ros.drawing import draw_detections
 from ssd_ros.resources import default_model_path
 from ssd_ros.ros.conversions import (
@@ -71,6 +69,8 @@ from ssd_ros.ros.params import (
     validate,
 )
 from ssd_ros.ros.statistics import DetectorStatistics
+from ssd_ros_msgs.msg import ModelInfo
+from ssd_ros_msgs.srv import Detect
 
 NODE_NAME = "ssd_detector"
 _PARAMETER_TYPES = {

@@ -4,8 +4,9 @@ Started by test_interfaces.py to prove the interface packages work across proces
 """
 import rclpy
 from rclpy.executors import ExternalShutdownException
-from ssd_ros_msgs.msg import ModelInfo
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+
+from ssd_ros_msgs.msg import ModelInfo
 
 
 def main() -> None:

@@ -94,10 +94,10 @@ def test_malformed_images_name_the_problem(msg, fragment):
 
 
 def test_compressed_jpeg_and_png_decode_and_corrupt_data_is_reported():
-    ok, png = cv2.imencode(".png", RGB[:, :, ::-1])
+    _, png = cv2.imencode(".png", RGB[:, :, ::-1])
     frame, color = compressed_to_frame(CompressedImage(format="png", data=png.tobytes()))
     assert color == "bgr" and np.array_equal(frame, RGB[:, :, ::-1])
-    ok, jpeg = cv2.imencode(".jpg", RGB[:, :, ::-1])
+    _, jpeg = cv2.imencode(".jpg", RGB[:, :, ::-1])
     frame, _ = compressed_to_frame(CompressedImage(format="jpeg", data=jpeg.tobytes()))
     assert frame.shape == RGB.shape
     with pytest.raises(FrameError, match="could not decode 20 bytes of format 'jpeg'"):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 from ros_helpers import ros_process
-from ssd_ros_msgs.msg import ModelInfo
 from vision_msgs import msg as vision_msgs
+
+from ssd_ros_msgs.msg import ModelInfo
 
 pytestmark = pytest.mark.ros
 

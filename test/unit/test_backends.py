@@ -82,8 +82,10 @@ def constant_model(path: Path, outputs: dict[str, np.ndarray]) -> None:
     """An ONNX graph with an image input whose outputs are fixed tensors (an NMS-terminated model's shape)."""
     nodes = [helper.make_node("Constant", [], [name], value=helper.make_tensor(
         f"{name}_value", TensorProto.FLOAT, value.shape, value.ravel().tolist())) for name, value in outputs.items()]
-    graph = helper.make_graph(nodes, "fixed", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 100, 200])],
-                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(v.shape)) for n, v in outputs.items()])
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 100, 200])
+    results = [helper.make_tensor_value_info(name, TensorProto.FLOAT, list(value.shape))
+               for name, value in outputs.items()]
+    graph = helper.make_graph(nodes, "fixed", [image], results)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
@@ -125,11 +127,12 @@ def test_broken_and_mismatched_models_fail_clearly(tmp_path):
     model = tmp_path / "broken.onnx"
     model.write_bytes(b"\x08\x07garbage" * 50)
     sidecar = describe(model, {"convention": "decoded"})
-    with pytest.raises(ModelLoadError, match="onnxruntime cannot load .*broken.onnx"):
+    with pytest.raises(ModelLoadError, match=r"onnxruntime cannot load .*broken\.onnx"):
         Detector.load(model, sidecar)
     fixed = tmp_path / "fixed.onnx"
     constant_model(fixed, {"detection_out": np.zeros((1, 1, 1, 7), np.float32)})
-    with pytest.raises(ModelLoadError, match=r"no output output.scores='scores', output.boxes='boxes'.*detection_out"):
+    missing_outputs = r"no output output\.scores='scores', output\.boxes='boxes'.*detection_out"
+    with pytest.raises(ModelLoadError, match=missing_outputs):
         Detector.load(fixed, describe(fixed, {"convention": "decoded"}))
     with pytest.raises(ModelLoadError, match="unknown backend 'tflite'"):
         Detector.load(fixed, describe(fixed, {"convention": "caffe_nms", "detections": "detection_out"}),

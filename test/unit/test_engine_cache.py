@@ -52,7 +52,7 @@ def test_tensorrt_backend_explains_what_is_missing(tmp_path):
     try:
         import tensorrt  # noqa: F401
     except ImportError:
-        with pytest.raises(ModelLoadError, match="backend 'tensorrt' needs the 'tensorrt' Python package.*JetPack"):
+        with pytest.raises(ModelLoadError, match=r"backend 'tensorrt' needs the 'tensorrt' Python package.*JetPack"):
             Detector.load(model, sidecar, backend="tensorrt")
     else:
         pytest.skip("tensorrt is installed: the engine path is exercised on GPU machines")

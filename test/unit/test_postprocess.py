@@ -23,9 +23,10 @@ def test_candidates_respect_threshold_background_allowlist_and_top_k():
     scores = np.array([[0.1, 0.8, 0.05], [0.2, 0.6, 0.7], [0.9, 0.55, 0.3]], np.float32)
     classes = np.array([False, True, True])
     priors, class_ids, values = select_candidates(scores, 0.5, classes, top_k=2)
-    assert sorted(zip(priors.tolist(), class_ids.tolist())) == [(0, 1), (1, 1), (1, 2)]
-    priors, class_ids, values = select_candidates(scores, 0.5, classes, top_k=1)
-    assert sorted(zip(priors.tolist(), class_ids.tolist())) == [(0, 1), (1, 2)]
+    assert sorted(zip(priors.tolist(), class_ids.tolist(), strict=True)) == [(0, 1), (1, 1), (1, 2)]
+    assert sorted(values.tolist()) == pytest.approx([0.6, 0.7, 0.8])
+    priors, class_ids, _ = select_candidates(scores, 0.5, classes, top_k=1)
+    assert sorted(zip(priors.tolist(), class_ids.tolist(), strict=True)) == [(0, 1), (1, 2)]
     boxes = np.array([[0, 0, 1, 1], [5, 5, 6, 6], [9, 9, 10, 10]], np.float32)
     config = PostprocessConfig(score_threshold=0.5, class_allowlist=frozenset({2}))
     kept_boxes, kept_scores, kept_ids = postprocess(scores, boxes, config, background_index=0)

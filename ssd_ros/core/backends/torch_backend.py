@@ -35,11 +35,12 @@ def spec_from_checkpoint(model_path: Path) -> ModelSpec:
     return torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
 
 
-def build_torchvision_ssd(arch: str, num_classes: int) -> torch.nn.Module:
+def build_torchvision_ssd(arch: str, num_classes: int, width_mult: float = 1.0) -> torch.nn.Module:
     from torchvision.models import detection
 
-    builder = getattr(detection, canonical_architecture(arch))
-    return builder(weights=None, weights_backbone=None, num_classes=num_classes)
+    name = canonical_architecture(arch)
+    options = {"width_mult": width_mult} if name.startswith("ssdlite") and width_mult != 1.0 else {}
+    return getattr(detection, name)(weights=None, weights_backbone=None, num_classes=num_classes, **options)
 
 
 class TorchBackend(Backend):
@@ -50,8 +51,9 @@ class TorchBackend(Backend):
 
     def __init__(self, model_path: Path, device: str, num_threads: int) -> None:
         checkpoint = read_checkpoint(model_path)
-        self.model = build_torchvision_ssd(checkpoint["arch"], len(checkpoint["labels"]))
-        self.model.load_state_dict(checkpoint.get("state_dict", checkpoint.get("model")))
+        self.model = build_torchvision_ssd(checkpoint["arch"], len(checkpoint["labels"]),
+                                           float(checkpoint.get("width_mult", 1.0)))
+        self.model.load_state_dict(checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint["model"])
         self.device = device if device != "cpu" else "cpu"
         self.model.eval().to(self.device)
         if num_threads > 0:
@@ -60,8 +62,8 @@ class TorchBackend(Backend):
     @torch.inference_mode()
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         images = torch.from_numpy(batch).to(self.device)
-        features = list(self.model.backbone(images).values())
-        head = self.model.head(features)
+        features = list(self.model.backbone(images).values())  # type: ignore[operator]
+        head = self.model.head(features)  # type: ignore[operator]
         return {"scores": head["cls_logits"].cpu().numpy(), "boxes": head["bbox_regression"].cpu().numpy()}
 
 

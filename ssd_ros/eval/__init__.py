@@ -1,0 +1,1 @@
+"""Evaluation: detection metrics (pycocotools) on datasets and recordings."""

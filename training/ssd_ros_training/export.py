@@ -1,0 +1,99 @@
+"""Export a trained checkpoint to a self-describing ONNX model the core Detector runs as is.
+
+The graph takes the normalised input [B, 3, S, S] and ends in decoding: ``scores`` [B, N, C]
+(softmax, class 0 = background) and ``boxes`` [B, N, 4] (x1, y1, x2, y2 in 0..1 of the input), the
+pytorch-ssd / jetson-inference convention. Its ModelSpec (labels, input size, mean/std, arch) and
+provenance (training command, dataset, validation mAP) go into ``metadata_props``. Before the file
+is written for good, onnxruntime must reproduce PyTorch's outputs on real images.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ssd_ros.core.boxes import MAX_LOG_SCALE
+from ssd_ros.core.priors import prior_boxes
+from ssd_ros.core.spec import ModelSpec, OutputSpec
+from ssd_ros.core.torchvision_ssd import torchvision_spec
+from ssd_ros_training.models import build_model
+
+OPSET = 17
+
+
+class DecodedSSD(nn.Module):
+    """torchvision SSD backbone + head with softmax and prior decoding inside the graph."""
+
+    def __init__(self, model: nn.Module, spec: ModelSpec) -> None:
+        super().__init__()
+        self.backbone, self.head = model.backbone, model.head
+        priors = prior_boxes(spec.priors, spec.input.width, spec.input.height)
+        self.register_buffer("priors", torch.from_numpy(priors))
+        self.variances = spec.priors.variances
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = self.head(list(self.backbone(images).values()))
+        scores = torch.softmax(outputs["cls_logits"], dim=-1)
+        offsets = outputs["bbox_regression"]
+        centres = offsets[..., :2] * self.variances[0] * self.priors[:, 2:] + self.priors[:, :2]
+        sizes = torch.exp(torch.clamp(offsets[..., 2:] * self.variances[1], max=MAX_LOG_SCALE)) * self.priors[:, 2:]
+        return scores, torch.cat([centres - sizes / 2, centres + sizes / 2], dim=-1)
+
+
+def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
+    checkpoint = torch.load(str(path), map_location="cpu", weights_only=True)
+    model = build_model(checkpoint["arch"], len(checkpoint["labels"]), checkpoint.get("width_mult", 1.0))
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval(), checkpoint
+
+
+def decoded_spec(checkpoint: dict) -> ModelSpec:
+    raw = torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
+    provenance = {key: checkpoint[key] for key in ("command", "dataset", "validation", "epoch", "width_mult")
+                  if key in checkpoint}
+    return replace(raw, output=OutputSpec(convention="decoded", box_format="xyxy", normalized=True,
+                                          score_activation="none"), provenance=provenance)
+
+
+def export_onnx(checkpoint_path: Path, out: Path, check_images: list[np.ndarray] | None = None,
+                tolerance: float = 1e-4) -> ModelSpec:
+    import onnx
+
+    model, checkpoint = load_checkpoint(checkpoint_path)
+    raw_spec = torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
+    graph = DecodedSSD(model, raw_spec).eval()
+    example = torch.zeros(1, 3, raw_spec.input.height, raw_spec.input.width)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(graph, (example,), str(out), input_names=["images"], output_names=["scores", "boxes"],
+                      opset_version=OPSET, dynamo=False,
+                      dynamic_axes={"images": {0: "batch"}, "scores": {0: "batch"}, "boxes": {0: "batch"}})
+    spec = decoded_spec(checkpoint)
+    exported = onnx.load(str(out))
+    for key, value in spec.to_onnx_metadata().items():
+        exported.metadata_props.add(key=key, value=value)
+    exported.metadata_props.add(key="ssd_ros.provenance", value=json.dumps(spec.provenance, sort_keys=True))
+    onnx.save(exported, str(out))
+    check_parity(graph, out, check_images or [], tolerance)
+    return spec
+
+
+def check_parity(graph: nn.Module, onnx_path: Path, images: list[np.ndarray], tolerance: float) -> None:
+    """onnxruntime must reproduce the PyTorch graph on the given RGB frames, or the export is removed."""
+    from ssd_ros.core import Detector
+
+    detector = Detector.load(onnx_path)
+    for image in images:
+        batch, _ = detector._preprocess(image, "rgb")
+        with torch.inference_mode():
+            torch_scores, torch_boxes = graph(torch.from_numpy(batch))
+        outputs = detector.backend.run(batch)
+        error = max(float(np.abs(outputs["scores"] - torch_scores.numpy()).max()),
+                    float(np.abs(outputs["boxes"] - torch_boxes.numpy()).max()))
+        if error > tolerance:
+            onnx_path.unlink()
+            raise RuntimeError(f"exported model differs from PyTorch by {error:.2e} (> {tolerance}); "
+                               "export removed")
