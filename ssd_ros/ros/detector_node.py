@@ -148,7 +148,7 @@ class DetectorNode(LifecycleNode):
         self._queue = LatestFrameQueue(len(self.image_topics))
         self._stats = DetectorStatistics(len(self.image_topics))
         self._worker: threading.Thread | None = None
-        self._subscriptions: list = []
+        self._camera_subscriptions: list = []
         self._receive_group = MutuallyExclusiveCallbackGroup()
         self._detection_publishers: list = []
         self._debug_publishers: list = []
@@ -263,13 +263,13 @@ class DetectorNode(LifecycleNode):
         qos_options = QoSOverridingOptions.with_default_policies()
         for camera, topic in enumerate(self.image_topics):
             input_topic = f"{topic}/compressed" if compressed else topic
-            self._subscriptions.append(self.create_subscription(
+            self._camera_subscriptions.append(self.create_subscription(
                 message_type, input_topic, lambda msg, camera=camera: self._queue.put(camera, msg),
                 qos_profile_sensor_data, callback_group=self._receive_group, qos_overriding_options=qos_options))
         self._worker = threading.Thread(target=self._process_frames, name="ssd_detector_worker", daemon=True)
         self._worker.start()
         result = super().on_activate(state)
-        inputs = ", ".join(self.resolve_topic_name(sub.topic_name) for sub in self._subscriptions)
+        inputs = ", ".join(self.resolve_topic_name(sub.topic_name) for sub in self._camera_subscriptions)
         outputs = ", ".join(self.resolve_topic_name(topic) for topic in self.detection_topics)
         self.get_logger().info(f"active: {inputs} -> {outputs}")
         return result
@@ -292,9 +292,9 @@ class DetectorNode(LifecycleNode):
         if self._worker is not None:
             self._worker.join()
             self._worker = None
-        for subscription in self._subscriptions:
+        for subscription in self._camera_subscriptions:
             self.destroy_subscription(subscription)
-        self._subscriptions = []
+        self._camera_subscriptions = []
 
     def _release_resources(self) -> None:
         for publisher in [*self._detection_publishers, *self._debug_publishers]:
