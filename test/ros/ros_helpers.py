@@ -37,6 +37,11 @@ class NodeGraph:
                 raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
             self.executor.spin_once(timeout_sec=0.05)
 
+    def spin_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=max(0.0, min(0.05, deadline - time.monotonic())))
+
     def close(self) -> None:
         for node in self.nodes:
             self.executor.remove_node(node)
