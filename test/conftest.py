@@ -29,6 +29,30 @@ def ros_domain(monkeypatch: pytest.MonkeyPatch):
     env.release_domain_id(domain)
 
 
+@pytest.fixture
+def ros_context(ros_domain: int):
+    """An rclpy Context of the test's own, on its own domain."""
+    rclpy = pytest.importorskip("rclpy", reason="rclpy is not importable: run `make setup` (or source ROS 2)")
+    context = rclpy.context.Context()
+    rclpy.init(context=context, domain_id=ros_domain)
+    try:
+        yield context
+    finally:
+        context.try_shutdown()
+
+
+@pytest.fixture
+def graph(ros_context):
+    """Nodes in the test process on the test's context, spun by one executor (ros_helpers.NodeGraph)."""
+    from ros_helpers import NodeGraph
+
+    test_graph = NodeGraph(ros_context)
+    try:
+        yield test_graph
+    finally:
+        test_graph.close()
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """../shared (real third-party data); tests that need it skip with the reason when it is absent."""

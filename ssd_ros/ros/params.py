@@ -43,7 +43,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "string", reloads_model=True),
     ParameterSpec("model_config", "", "YAML sidecar describing a third-party model (see models/examples). Empty: "
                   "the description embedded in the ONNX file.", "string", reloads_model=True),
-    ParameterSpec("backend", "onnxruntime", "Inference backend.", "string", choices=BACKENDS, reloads_model=True),
+    ParameterSpec("backend", "onnxruntime", "Inference backend that runs the model.", "string", choices=BACKENDS,
+                  reloads_model=True),
     ParameterSpec("device", "cpu", "Device for the backend: cpu, cuda, cuda:N (onnxruntime, tensorrt, torch), "
                   "CPU/GPU/NPU/AUTO (openvino).", "string", reloads_model=True),
     ParameterSpec("num_threads", 0, "CPU inference threads; 0 lets the backend decide.", "integer",

@@ -1,0 +1,77 @@
+"""The node command line each launch file would execute, started for real: it must produce detections.
+
+launch_ros turns a launch file's Node action into `<install>/lib/ssd_ros/detector --ros-args ...`
+with the params file, parameters and remaps. ssd_ros.launch_support builds exactly those values (the
+launch files call it), and detector_command_line renders them as the `ros2 run` arguments; here the
+console script runs with them over real DDS and must answer a camera frame.
+"""
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ssd_ros import launch_support
+
+rclpy = pytest.importorskip("rclpy", reason="rclpy is not importable: run `make setup` (or source ROS 2)")
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+from vision_msgs.msg import Detection2DArray  # noqa: E402
+
+from ssd_ros.ros.conversions import frame_to_image  # noqa: E402
+
+pytestmark = [pytest.mark.ros, pytest.mark.shared]
+
+
+def detector_executable() -> list[str]:
+    """The installed console script (what `ros2 run ssd_ros detector` finds), else the module."""
+    script = shutil.which("detector")
+    return [script] if script else [sys.executable, "-m", "ssd_ros.ros.detector_node"]
+
+
+@pytest.mark.parametrize("launch_file", ["detect.launch.py", "multi_camera.launch.py"])
+def test_launch_node_command_line_produces_detections(launch_file, shared_dir, graph, tmp_path):
+    model = shared_dir / "models" / "ultraface" / "version-RFB-320.onnx"
+    sidecar = launch_support.share_path("models/examples/ultraface-rfb-320.yaml")
+    if launch_file == "detect.launch.py":
+        values = {arg.name: arg.default for arg in launch_support.detector_arguments()}
+        values.update(image="/cam/image_raw", model=str(model), model_config=str(sidecar), namespace="robot")
+        setup = launch_support.detector_node_setup(values)
+        image_topic, detections_topic = "/cam/image_raw", "/robot/detections"
+    else:
+        values = {arg.name: arg.default for arg in launch_support.multi_camera_arguments()}
+        values.update(cameras="/front/image_raw,/rear/image_raw", model=str(model), model_config=str(sidecar))
+        setup = launch_support.detector_node_setup(values,
+                                                   launch_support.multi_camera_parameters(values["cameras"]))
+        image_topic, detections_topic = "/rear/image_raw", "/rear/detections"
+    command = [*detector_executable(), *launch_support.detector_command_line(setup)]
+
+    log = tmp_path / "node.log"
+    process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "active:" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        node = graph.node("launch_test_camera")
+        publisher = node.create_publisher(Image, image_topic, qos_profile_sensor_data)
+        received: list[Detection2DArray] = []
+        node.create_subscription(Detection2DArray, detections_topic, received.append,
+                                 QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+        frame = np.zeros((240, 320, 3), np.uint8)
+        end = time.monotonic() + 30
+        while not received and time.monotonic() < end:
+            msg = frame_to_image(frame, Image().header)
+            msg.header.frame_id = "launch_test"
+            publisher.publish(msg)
+            graph.spin_for(0.5)
+        assert received, f"no Detection2DArray on {detections_topic}:\n{log.read_text()}"
+        assert received[0].header.frame_id == "launch_test"
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0, log.read_text()
