@@ -41,9 +41,10 @@ class RawHead(nn.Module):
         return outputs["cls_logits"], outputs["bbox_regression"]
 
 
-def random_ssd(arch: str, num_classes: int, seed: int, calibration_batches: int = 3) -> nn.Module:
+def random_ssd(arch: str, num_classes: int, seed: int, calibration_batches: int = 3,
+               width_mult: float = 1.0) -> nn.Module:
     torch.manual_seed(seed)
-    model = build_torchvision_ssd(arch, num_classes)
+    model = build_torchvision_ssd(arch, num_classes, width_mult)
     spec = torchvision_spec(arch, labels_for(num_classes))
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):

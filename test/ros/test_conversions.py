@@ -76,7 +76,8 @@ def test_yuv422_layouts_decode_to_the_picture(encoding):
     y, u, v = bt601_studio_yuv(smooth)
     u_pair, v_pair = (u[:, 0::2] + u[:, 1::2]) / 2, (v[:, 0::2] + v[:, 1::2]) / 2  # 4:2:2: one U, V per pixel pair
     packed = np.zeros((6, 16), np.uint8)
-    planes = (u_pair, y[:, 0::2], v_pair, y[:, 1::2]) if encoding == "yuv422" else (y[:, 0::2], u_pair, y[:, 1::2], v_pair)
+    uyvy = (u_pair, y[:, 0::2], v_pair, y[:, 1::2])
+    planes = uyvy if encoding == "yuv422" else (uyvy[1], uyvy[0], uyvy[3], uyvy[2])  # YUYV
     for offset, plane in enumerate(planes):
         packed[:, offset::4] = np.clip(np.round(plane), 0, 255)
     frame, color = image_to_frame(Image(height=6, width=8, encoding=encoding, step=16, data=packed.tobytes()))

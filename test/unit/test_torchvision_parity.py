@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
+from detection_asserts import assert_same_detections  # noqa: E402
 from torchvision.models.detection.image_list import ImageList  # noqa: E402
 
 from ssd_ros.core import Detector, PostprocessConfig  # noqa: E402
@@ -42,29 +43,6 @@ def torchvision_post(model) -> PostprocessConfig:
     """The thresholds the torchvision model was built with (they differ between architectures)."""
     return PostprocessConfig(score_threshold=model.score_thresh, nms_iou_threshold=model.nms_thresh,
                              top_k_candidates=model.topk_candidates, max_detections=model.detections_per_img)
-
-
-def assert_same_detections(ours, boxes, scores, labels, score_tol=1e-5, box_tol=1e-3) -> None:
-    """Same detections: each of ours has a reference twin (label equal, score and box within tolerance).
-
-    Float32 softmax differs from torch's by ~1e-7, so detections whose scores tie to that precision
-    may swap places, and at the max_detections cut one may swap for the other: only such near-ties
-    at the cut may stay unmatched.
-    """
-    assert len(ours) == len(scores) > 0
-    unmatched = set(range(len(scores)))
-    ours_unmatched = []
-    for box, score, label in zip(ours.boxes, ours.scores, ours.class_ids, strict=True):
-        twins = [j for j in unmatched if labels[j] == label and abs(scores[j] - score) <= score_tol
-                 and np.abs(boxes[j] - box).max() <= box_tol]
-        if twins:
-            unmatched.remove(min(twins, key=lambda j: abs(scores[j] - score)))
-        else:
-            ours_unmatched.append(float(score))
-    cut = float(min(scores.min(), ours.scores.min()))
-    leftovers = ours_unmatched + [float(scores[j]) for j in unmatched]
-    assert all(abs(value - cut) <= score_tol for value in leftovers), (
-        f"{len(ours_unmatched)} of our detections have no torchvision twin: {leftovers[:5]}")
 
 
 @pytest.mark.parametrize(("arch", "num_classes", "seed"), CASES)

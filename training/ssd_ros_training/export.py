@@ -56,7 +56,7 @@ def decoded_spec(checkpoint: dict) -> ModelSpec:
     provenance = {key: checkpoint[key] for key in ("command", "dataset", "validation", "epoch", "width_mult")
                   if key in checkpoint}
     return replace(raw, output=OutputSpec(convention="decoded", box_format="xyxy", normalized=True,
-                                          score_activation="none"), provenance=provenance)
+                                          score_activation="none"), priors=None, provenance=provenance)
 
 
 def export_onnx(checkpoint_path: Path, out: Path, check_images: list[np.ndarray] | None = None,
