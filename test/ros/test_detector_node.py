@@ -30,10 +30,13 @@ def ultraface(request) -> dict:
     shared = request.getfixturevalue("shared_dir")
     root = Path(__file__).resolve().parents[2]
     photo = cv2.imread(str(shared / "data" / "face_photos" / "13.jpg"))  # two faces, 450x344
+    model = shared / "models" / "ultraface" / "version-RFB-320.onnx"
+    settings = ["-p", f"model_config:={root / 'models' / 'examples' / 'ultraface-rfb-320.yaml'}",
+                "-p", "score_threshold:=0.7", "-p", "nms_iou_threshold:=0.3"]
     return {
-        "args": ["-p", f"model_path:={shared / 'models' / 'ultraface' / 'version-RFB-320.onnx'}",
-                 "-p", f"model_config:={root / 'models' / 'examples' / 'ultraface-rfb-320.yaml'}",
-                 "-p", "score_threshold:=0.7", "-p", "nms_iou_threshold:=0.3"],
+        "model": str(model),
+        "settings": settings,  # everything but the model path
+        "args": ["-p", f"model_path:={model}", *settings],
         "bad_model": str(shared / "data" / "face_photos" / "SOURCE.md"),
         "rgb": np.ascontiguousarray(photo[:, :, ::-1]),
         "faces": 2,
@@ -295,3 +298,22 @@ def test_overload_keeps_latency_bounded_and_reports_drops(graph, tmp_path, heavy
     period = 8.0 / len(answered)  # the node's own processing period under this load
     assert max(latency[len(latency) // 2:]) < 4 * period + 0.5, (period, latency)
     assert np.median(latency[len(latency) // 2:]) < 2 * np.median(latency[: len(latency) // 2]) + 0.2
+
+
+def test_a_broken_start_up_model_is_reported_and_fixed_at_runtime(graph, tmp_path, ultraface):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x08\x01truncated model" * 20)
+    listener = Listener(graph, ["detections"])
+    camera = graph.node("test_camera")
+    publisher = camera.create_publisher(Image, "image", qos_profile_sensor_data)
+    with detector_process(tmp_path, "-p", f"model_path:={broken}", *ultraface["settings"], ready=False) as process:
+        log = tmp_path / "ssd_detector.log"
+        deadline = time.monotonic() + 60
+        while "cannot configure" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        assert "broken.onnx" in log.read_text() and "ros2 param set" in log.read_text()
+        assert set_parameter(graph, camera, "ssd_detector", "model_path", ultraface["model"]).successful
+        frame = frame_to_image(ultraface["rgb"], stamped(Image(), 0).header)
+        result = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 5), "after the fix")
+        assert len(result.detections) == ultraface["faces"]
