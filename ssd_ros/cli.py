@@ -17,6 +17,7 @@ import sys
 # command name(s) -> module providing add_parser(subparsers)
 COMMAND_MODULES = [
     "ssd_ros.detect_cli",
+    "ssd_ros.eval.cli",
 ]
 TRAINING_MODULE = "ssd_ros_training.cli"
 TRAINING_COMMANDS = ("train", "export", "synth", "dataset")
