@@ -28,11 +28,12 @@ def main() -> int:
               "pass --data to point at a copy)")
         return 0
 
+    from ssd_ros_training.engine import TrainConfig, train
+    from ssd_ros_training.export import export_onnx
+
     from ssd_ros.core import Detector
     from ssd_ros.datasets import load_dataset
     from ssd_ros.eval.dataset import evaluate_on_dataset
-    from ssd_ros_training.engine import TrainConfig, train
-    from ssd_ros_training.export import export_onnx
 
     started = time.monotonic()
     command = ["ssd-ros", "train", "--data", str(args.data), "--arch", "ssdlite320", "--epochs", str(args.epochs),
