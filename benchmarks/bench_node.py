@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -77,6 +76,7 @@ def main() -> int:
     from vision_msgs.msg import Detection2DArray
 
     from ssd_ros.core import Detector, PostprocessConfig
+    from ssd_ros.processes import interrupt_and_wait
     from ssd_ros.ros.conversions import frame_to_image
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_node_"))
@@ -140,8 +140,7 @@ def main() -> int:
                 latencies["detector"].append((time.perf_counter() - started) * 1e3)
     finally:
         for process in (echo, node):
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=15)
+            interrupt_and_wait(process)
         bench.destroy_node()
         rclpy.try_shutdown()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ssd_ros.processes import interrupt_and_wait
 from ssd_ros.ros.env import apply_localhost_environ
 
 CAMERA_TOPIC = "/demo/camera/image_raw"
@@ -162,11 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        detector.send_signal(signal.SIGINT)
-        try:
-            detector.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            detector.kill()
+        interrupt_and_wait(detector)
         node.destroy_node()
         rclpy.try_shutdown()
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
+
+from ssd_ros.processes import interrupt_and_wait
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,11 +72,5 @@ def ros_process(args: list[str], log_path: Path, ready_text: str | None = None,
                 time.sleep(0.05)
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        interrupt_and_wait(process)
         log.close()

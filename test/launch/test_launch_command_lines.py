@@ -8,7 +8,6 @@ console script runs with them over real DDS and must answer a camera frame.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 
 from ssd_ros import launch_support
+from ssd_ros.processes import interrupt_and_wait
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy is not importable: run `make setup` (or source ROS 2)")
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
@@ -73,5 +73,4 @@ def test_launch_node_command_line_produces_detections(launch_file, shared_dir, g
         assert received, f"no Detection2DArray on {detections_topic}:\n{log.read_text()}"
         assert received[0].header.frame_id == "launch_test"
     finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0, log.read_text()
+        assert interrupt_and_wait(process) == 0, log.read_text()
