@@ -21,7 +21,6 @@ from ssd_ros_msgs.msg import ModelInfo
 from ssd_ros_msgs.srv import Detect
 
 pytestmark = [pytest.mark.ros, pytest.mark.shared]
-DROPPED_KEY = "frames dropped (newer frame arrived first)"
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -67,6 +66,12 @@ def encode(rgb: np.ndarray, encoding: str) -> Image:
     data = np.ascontiguousarray(pixels).view(np.uint8).tobytes()
     return Image(height=rgb.shape[0], width=rgb.shape[1], encoding=encoding, step=rgb.shape[1] * channels,
                  data=data)
+
+
+def largest_count(diagnostics: list[DiagnosticArray], key: str) -> int:
+    """The largest value of a counter (a DiagnosticStatus key) in the /diagnostics received so far."""
+    return max((int({kv.key: kv.value for kv in status.values}.get(key, 0))
+                for array in diagnostics for status in array.status), default=0)
 
 
 def stamped(msg, index: int, frame_id: str = "camera_optical"):
@@ -206,15 +211,8 @@ def test_bad_frames_are_reported_and_the_node_keeps_going(graph, tmp_path, ultra
         result = publish_until_answered(graph, publisher, listener, "detections", stamped(good, 50), "a good frame")
         assert len(result.detections) == ultraface["faces"]
 
-        def bad_input_counted() -> bool:
-            for array in diagnostics:
-                for status in array.status:
-                    values = {kv.key: kv.value for kv in status.values}
-                    if int(values.get("frames with bad input", 0)) >= 1:
-                        return True
-            return False
-
-        graph.spin_until(bad_input_counted, 15, "/diagnostics counting bad frames")
+        graph.spin_until(lambda: largest_count(diagnostics, "frames with bad input") >= 1, 15,
+                         "/diagnostics counting bad frames")
         assert process.poll() is None
     log = (tmp_path / "ssd_detector.log").read_text()
     assert "frame on /image skipped" in log
@@ -279,13 +277,8 @@ def test_overload_keeps_latency_bounded_and_reports_drops(graph, tmp_path, heavy
             sent_at[1000 + index] = time.monotonic()
             index += 1
             graph.spin_for(0.05)
-
-        def dropped_frames() -> int:
-            counts = [int({kv.key: kv.value for kv in status.values}.get(DROPPED_KEY, 0))
-                      for array in diagnostics for status in array.status]
-            return max(counts, default=0)
-
-        graph.spin_until(lambda: dropped_frames() > 0, timeout=15, what="/diagnostics reporting dropped frames")
+        graph.spin_until(lambda: largest_count(diagnostics, "frames dropped (newer frame arrived first)") > 0,
+                         timeout=15, what="/diagnostics reporting dropped frames")
 
     answered = [msg for msg in listener.received["detections"] if msg.header.stamp.sec in sent_at]
     sent = index - 100
