@@ -18,9 +18,10 @@ import sys
 COMMAND_MODULES = [
     "ssd_ros.detect_cli",
     "ssd_ros.eval.cli",
+    "ssd_ros.datasets.cli",
 ]
 TRAINING_MODULE = "ssd_ros_training.cli"
-TRAINING_COMMANDS = ("train", "export", "synth", "dataset")
+TRAINING_COMMANDS = ("train", "export", "synth")
 TRAINING_HINT = (
     "the '{command}' command needs the training package (PyTorch, torchvision): "
     "install it with `pip install -e training/` from the ssd_ros repository "

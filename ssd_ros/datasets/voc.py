@@ -1,7 +1,9 @@
 """Pascal VOC: Annotations/*.xml, JPEGImages/*, ImageSets/Main/<split>.txt.
 
 VOC boxes are 1-based inclusive pixel indices; they become 0-based corner coordinates
-(x1 = xmin - 1, x2 = xmax), so a box covering pixels 1..10 is 10 pixels wide.
+(x1 = xmin - 1, x2 = xmax), so a box covering pixels 1..10 is 10 pixels wide. The image is
+JPEGImages/<filename> from the XML (<id>.jpg when the XML names none); the class list is the
+sorted set of names found unless the caller gives one.
 """
 from __future__ import annotations
 
@@ -10,44 +12,57 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
-from ssd_ros.datasets.types import Annotation, DatasetError, DetectionDataset
+from ssd_ros.datasets.types import DatasetError, LabelRecord, ParsedDataset, Problem
 
 
-def _text(element: ET.Element, path: str, file: Path) -> str:
+class _BadAnnotation(Exception):
+    pass
+
+
+def _text(element: ET.Element, path: str) -> str:
     value = element.findtext(path)
     if value is None:
-        raise DatasetError(f"{file}: missing <{path}>")
+        raise _BadAnnotation(f"missing <{path}>")
     return value.strip()
 
 
-def read_annotation(xml_file: Path, images: Path) -> tuple[Annotation, list[str]]:
+def _number(element: ET.Element, path: str) -> float:
+    text = _text(element, path)
+    try:
+        return float(text)
+    except ValueError:
+        raise _BadAnnotation(f"<{path}> is {text!r}, not a number") from None
+
+
+def read_annotation(xml_file: Path, images: Path) -> LabelRecord:
+    """One XML file as a LabelRecord; raises _BadAnnotation with the reason when it cannot be read."""
     try:
         root = ET.parse(xml_file).getroot()
     except ET.ParseError as error:
-        raise DatasetError(f"{xml_file}: not valid XML ({error})") from None
-    filename = root.findtext("filename") or f"{xml_file.stem}.jpg"
+        raise _BadAnnotation(f"not valid XML ({error})") from None
+    filename = (root.findtext("filename") or "").strip() or f"{xml_file.stem}.jpg"
     names, boxes, difficult = [], [], []
     for item in root.iter("object"):
-        names.append(_text(item, "name", xml_file))
+        names.append(_text(item, "name"))
         box = item.find("bndbox")
         if box is None:
-            raise DatasetError(f"{xml_file}: an <object> has no <bndbox>")
-        xmin, ymin, xmax, ymax = (float(_text(box, tag, xml_file)) for tag in ("xmin", "ymin", "xmax", "ymax"))
+            raise _BadAnnotation("an <object> has no <bndbox>")
+        xmin, ymin, xmax, ymax = (_number(box, tag) for tag in ("xmin", "ymin", "xmax", "ymax"))
         boxes.append([xmin - 1, ymin - 1, xmax, ymax])
-        difficult.append(item.findtext("difficult", "0").strip() == "1")
-    annotation = Annotation(
+        difficult.append((item.findtext("difficult") or "0").strip() == "1")
+    return LabelRecord(
         image_id=xml_file.stem,
         image_path=images / filename,
-        width=int(float(_text(root, "size/width", xml_file))),
-        height=int(float(_text(root, "size/height", xml_file))),
+        width=int(_number(root, "size/width")),
+        height=int(_number(root, "size/height")),
         boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
-        class_indices=np.zeros(len(names), np.int64),
+        names=tuple(names),
         difficult=np.asarray(difficult, bool),
+        label_file=xml_file,
     )
-    return annotation, names
 
 
-def load_voc(root: str | Path, split: str | None = None, class_names=None) -> DetectionDataset:
+def parse_voc(root: str | Path, split: str | None = None) -> ParsedDataset:
     root = Path(root)
     annotations_dir = root / "Annotations"
     if not annotations_dir.is_dir():
@@ -55,20 +70,20 @@ def load_voc(root: str | Path, split: str | None = None, class_names=None) -> De
     if split is not None:
         split_file = root / "ImageSets" / "Main" / f"{split}.txt"
         if not split_file.is_file():
-            raise DatasetError(f"split {split!r} not found: {split_file} does not exist")
+            available = sorted(p.stem for p in (root / "ImageSets" / "Main").glob("*.txt"))
+            raise DatasetError(f"split {split!r} not found: {split_file} does not exist "
+                               f"(splits here: {available or 'none'}; leave out the split to use every image)")
         ids = [line.split()[0] for line in split_file.read_text().splitlines() if line.strip()]
         xml_files = [annotations_dir / f"{image_id}.xml" for image_id in ids]
     else:
         xml_files = sorted(annotations_dir.glob("*.xml"))
-    parsed = [read_annotation(xml_file, root / "JPEGImages") for xml_file in xml_files]
-    names = tuple(class_names) if class_names else tuple(sorted({n for _, found in parsed for n in found}))
-    index = {name: i for i, name in enumerate(names)}
-    annotations = []
-    for annotation, found in parsed:
-        unknown = [n for n in found if n not in index]
-        if unknown:
-            raise DatasetError(f"{annotation.image_id}: unknown classes {unknown}; known: {list(names)}")
-        annotations.append(Annotation(annotation.image_id, annotation.image_path, annotation.width,
-                                      annotation.height, annotation.boxes,
-                                      np.asarray([index[n] for n in found], np.int64), annotation.difficult))
-    return DetectionDataset(root, names, tuple(annotations))
+    parsed = ParsedDataset(root, "voc", split, declared_names=None)
+    for xml_file in xml_files:
+        if not xml_file.is_file():
+            parsed.problems.append(Problem("missing annotation", xml_file, f"listed in split {split!r} but missing"))
+            continue
+        try:
+            parsed.records.append(read_annotation(xml_file, root / "JPEGImages"))
+        except _BadAnnotation as error:
+            parsed.problems.append(Problem("unreadable annotation", xml_file, str(error)))
+    return parsed

@@ -1,0 +1,52 @@
+"""``ssd-ros dataset check DIR``: report what is wrong in a labelled dataset and summarise it (no torch).
+
+    ssd-ros dataset check DIR [--format auto|voc|coco|yolo] [--split S] [--classes a,b | --classes FILE]
+                              [--json] [--max-listed N]
+
+Exit code 0 when no issue is found, 1 when there are issues (a CI gate), 2 when the dataset
+cannot be read at all.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    dataset = subparsers.add_parser("dataset", help="inspect labelled datasets (VOC, COCO, YOLO)",
+                                    description="Inspect labelled datasets.")
+    commands = dataset.add_subparsers(dest="dataset_command", required=True, metavar="SUBCOMMAND")
+    check = commands.add_parser("check", help="list missing images, bad boxes and unknown classes; summarise",
+                                description=__doc__.splitlines()[0])
+    check.add_argument("root", type=Path, help="dataset folder (or a COCO .json file)")
+    check.add_argument("--format", default="auto", choices=["auto", "voc", "coco", "yolo"])
+    check.add_argument("--split", default=None, help="check only this split (default: every image)")
+    check.add_argument("--classes", default=None,
+                       help="expected class names, comma-separated or a file with one per line "
+                            "(default: the dataset's own list)")
+    check.add_argument("--json", action="store_true", help="print the full report as JSON")
+    check.add_argument("--max-listed", type=int, default=20, help="issues listed per kind (default 20)")
+    check.set_defaults(func=run_check)
+
+
+def _class_names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_file():
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from ssd_ros.datasets import DatasetError
+    from ssd_ros.datasets.check import check_dataset, format_report
+
+    try:
+        report = check_dataset(args.root, args.format, args.split, _class_names(args.classes))
+    except DatasetError as error:
+        print(f"ssd-ros dataset check: {error}", file=sys.stderr)
+        return 2
+    print(report.to_json() if args.json else format_report(report, args.max_listed))
+    return 1 if report.issues else 0
