@@ -1,10 +1,18 @@
-"""Detection metrics through pycocotools' COCOeval: COCO mAP@[.5:.95], mAP@.5, mAP@.75, per-class AP.
+"""Detection metrics through pycocotools' COCOeval: COCO mAP@[.5:.95], mAP@.5, mAP@.75, per-class AP and
+AR, VOC07 11-point AP and per-class precision-recall curves.
 
 Contract: ground truth and detections are per image, boxes x1, y1, x2, y2 in pixels, class
 indices into ``class_names`` (no background). Ground-truth boxes marked difficult are ignored
 as VOC does: they become COCO "iscrowd" boxes, which pycocotools matches without counting them
 as misses or their detections as false positives. Images without ground truth still count their
 detections as false positives.
+
+Everything comes from one COCOeval run (maxDets 100, all areas): AR is the mean recall over IoU
+.5:.95; the precision-recall curve of a class is COCOeval's interpolated precision at IoU .5 on
+``RECALL_POINTS`` (precision at recall r = the best precision at any recall >= r, 0 when r is never
+reached); VOC07 AP is the mean of that curve at recall 0, .1, ..., 1 (the VOC2007 11-point rule on
+COCOeval's greedy matching). A class without ground truth has AP/AR 0 and an empty curve, and is
+left out of the means, as COCOeval does.
 """
 from __future__ import annotations
 
@@ -40,6 +48,14 @@ class EvaluationResult:
     images: int
     ground_truth_boxes: int
     detections: int
+    ar_per_class: dict[str, float]  # mean recall over IoU .5:.95, at most 100 detections per image
+    ap_voc07_per_class: dict[str, float]  # 11-point interpolated AP at IoU .5
+    map_voc07: float
+    precision_at_recall: dict[str, list[float]]  # IoU .5 precision at RECALL_POINTS; [] without ground truth
+
+
+RECALL_POINTS = tuple(round(0.01 * index, 2) for index in range(101))  # COCOeval's recall thresholds
+_VOC07_POINTS = slice(0, 101, 10)  # recall 0, .1, ..., 1 among RECALL_POINTS
 
 
 def _to_coco(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[ImageDetections],
@@ -85,17 +101,29 @@ def evaluate(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[Imag
             evaluator.summarize()
     if not results:
         zeros = {name: 0.0 for name in class_names}
-        return EvaluationResult(0.0, 0.0, 0.0, zeros, zeros, len(ground_truth), len(dataset["annotations"]), 0)
-    precision = evaluator.eval["precision"]  # [iou, recall, class, area, maxdets]
+        curves = {name: [] for name in class_names}
+        return EvaluationResult(0.0, 0.0, 0.0, zeros, zeros, len(ground_truth), len(dataset["annotations"]), 0,
+                                zeros, zeros, 0.0, curves)
+    precision = evaluator.eval["precision"]  # [iou, recall point, class, area, maxdets]
+    recall = evaluator.eval["recall"]  # [iou, class, area, maxdets]
 
-    def class_ap(class_position: int, iou_index: slice | int) -> float:
-        values = precision[iou_index, :, class_position, 0, -1]
-        values = values[values > -1]
+    def mean_valid(values: np.ndarray) -> float:
+        values = values[values > -1]  # -1: the class has no ground truth
         return float(values.mean()) if values.size else 0.0
 
+    def curve(class_position: int) -> list[float]:
+        values = precision[0, :, class_position, 0, -1]
+        return [] if (values < 0).all() else [round(float(value), 6) for value in values]
+
+    voc07 = {name: mean_valid(precision[0, _VOC07_POINTS, i, 0, -1]) for i, name in enumerate(class_names)}
+    with_truth = [name for i, name in enumerate(class_names) if (recall[:, i, 0, -1] > -1).any()]
     return EvaluationResult(
         map=float(evaluator.stats[0]), map_50=float(evaluator.stats[1]), map_75=float(evaluator.stats[2]),
-        ap_50_per_class={name: class_ap(i, 0) for i, name in enumerate(class_names)},
-        ap_per_class={name: class_ap(i, slice(None)) for i, name in enumerate(class_names)},
+        ap_50_per_class={name: mean_valid(precision[0, :, i, 0, -1]) for i, name in enumerate(class_names)},
+        ap_per_class={name: mean_valid(precision[:, :, i, 0, -1]) for i, name in enumerate(class_names)},
         images=len(ground_truth), ground_truth_boxes=len(dataset["annotations"]), detections=len(results),
+        ar_per_class={name: mean_valid(recall[:, i, 0, -1]) for i, name in enumerate(class_names)},
+        ap_voc07_per_class=voc07,
+        map_voc07=float(np.mean([voc07[name] for name in with_truth])) if with_truth else 0.0,
+        precision_at_recall={name: curve(i) for i, name in enumerate(class_names)},
     )
