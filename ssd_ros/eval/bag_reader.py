@@ -1,0 +1,201 @@
+"""Reading bags through rosbags: topics, camera frames and other messages, with clear errors.
+
+Contract:
+- ``Bag(path)`` opens a rosbag2 folder (sqlite3 or mcap), a single .mcap/.db3 file or a ROS 1 .bag
+  (rosbags' AnyReader, with :func:`bag_types.bag_typestore` for bags without definitions).
+  Problems opening it raise ``BagError`` naming the path and what to do.
+- ``bag.topics``: name -> TopicSummary (type, message count, log-time span and rate).
+- ``bag.require(topic, types)`` raises ``BagError`` for a missing topic or a wrong type, listing
+  the bag's topics with their types.
+- ``bag.messages(topic)`` yields ``BagMessage(index, log_ns, raw, msgtype)`` in log-time order;
+  ``bag.decode(message)`` returns the rosbags message object or raises ``UnreadableMessage``.
+- ``read_frame_keys(bag, topic)`` reads the header of every camera frame (no pixel decoding):
+  ``FrameKey(index, log_ns, stamp_ns, frame_id, width, height)`` (width/height None for
+  CompressedImage) or, for a message that cannot be deserialized, the reason in ``error``.
+- ``decode_frame(message, msgtype)``: a uint8 HxWx3 frame and its color order ("rgb"/"bgr") through
+  :mod:`ssd_ros.camera_frames` (the node's code); raises ``UnreadableMessage`` with the reason.
+Times are nanoseconds; ``stamp_ns`` is the message header stamp, ``log_ns`` the recorder's time.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ssd_ros.camera_frames import FrameError, compressed_to_frame, image_to_frame
+from ssd_ros.eval.bag_types import CAMERA_TYPES, COMPRESSED_IMAGE, bag_typestore
+
+
+class BagError(ValueError):
+    """Bad bag input (missing file or topic, wrong type, no frames); the message says what to do."""
+
+
+class UnreadableMessage(ValueError):
+    """One message that cannot be deserialized or decoded; counted, never fatal on its own."""
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    name: str
+    msgtype: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TopicTimes:
+    """Log-time span of one topic (a full read of the bag: see ``Bag.topic_times``)."""
+
+    count: int
+    first_ns: int
+    last_ns: int
+
+    @property
+    def duration_s(self) -> float:
+        return (self.last_ns - self.first_ns) / 1e9
+
+    @property
+    def rate_hz(self) -> float | None:
+        """Mean message rate over the topic's span; None with fewer than two messages."""
+        return (self.count - 1) / self.duration_s if self.count > 1 and self.duration_s > 0 else None
+
+
+@dataclass(frozen=True)
+class BagMessage:
+    index: int  # position on its topic, 0-based, in log-time order
+    log_ns: int
+    raw: bytes | memoryview
+    msgtype: str
+
+
+@dataclass(frozen=True)
+class FrameKey:
+    index: int
+    log_ns: int
+    stamp_ns: int | None  # None when unreadable
+    frame_id: str
+    width: int | None  # None for CompressedImage (known only after decoding)
+    height: int | None
+    error: str | None = None
+
+
+class Bag:
+    def __init__(self, path: str | Path) -> None:
+        from rosbags.highlevel import AnyReader, AnyReaderError
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise BagError(f"bag {self.path} does not exist (give a rosbag2 folder, an .mcap/.db3 file or a "
+                           "ROS 1 .bag)")
+        try:
+            self._reader = AnyReader([self.path], default_typestore=bag_typestore())
+            self._reader.open()
+        except (AnyReaderError, OSError) as error:
+            raise BagError(f"cannot open bag {self.path}: {error} (is it a rosbag2 folder with metadata.yaml, "
+                           "an .mcap/.db3 file or a ROS 1 .bag?)") from None
+        self.is_ros1 = not self._reader.is2
+        self._topics: dict[str, TopicSummary] | None = None
+
+    def __enter__(self) -> Bag:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._reader.stack is not None:
+            self._reader.close()
+
+    @property
+    def typestore(self):
+        """The types of this bag's messages (its own definitions where it has them)."""
+        return self._reader.typestore
+
+    @property
+    def topics(self) -> dict[str, TopicSummary]:
+        """From the bag's index: no message is read."""
+        if self._topics is None:
+            self._topics = {name: TopicSummary(name, info.msgtype or "(several types)", info.msgcount)
+                            for name, info in sorted(self._reader.topics.items())}
+        return self._topics
+
+    @property
+    def start_ns(self) -> int:
+        return self._reader.start_time
+
+    @property
+    def end_ns(self) -> int:
+        return self._reader.end_time
+
+    def topic_times(self) -> dict[str, TopicTimes]:
+        """Per-topic count and log-time span, from one pass over every message."""
+        spans: dict[str, list[int]] = {}
+        for connection, timestamp, _ in self._reader.messages():
+            span = spans.setdefault(connection.topic, [0, timestamp, timestamp])
+            span[0] += 1
+            span[1], span[2] = min(span[1], timestamp), max(span[2], timestamp)
+        return {topic: TopicTimes(*span) for topic, span in spans.items()}
+
+    def describe_topics(self) -> str:
+        if not self.topics:
+            return "the bag has no topics"
+        return "its topics: " + ", ".join(f"{t.name} ({t.msgtype}, {t.count} messages)" for t in self.topics.values())
+
+    def require(self, topic: str, types: tuple[str, ...], what: str) -> TopicSummary:
+        summary = self.topics.get(topic)
+        if summary is None:
+            raise BagError(f"{what} topic {topic} is not in bag {self.path}; {self.describe_topics()}")
+        if summary.msgtype not in types:
+            raise BagError(f"{what} topic {topic} has type {summary.msgtype}, expected {' or '.join(types)}; "
+                           f"{self.describe_topics()}")
+        return summary
+
+    def topics_of_type(self, msgtype: str) -> list[str]:
+        return [name for name, summary in self.topics.items() if summary.msgtype == msgtype]
+
+    def messages(self, topic: str) -> Iterator[BagMessage]:
+        connections = [c for c in self._reader.connections if c.topic == topic]
+        for index, (connection, timestamp, raw) in enumerate(self._reader.messages(connections=connections)):
+            yield BagMessage(index, timestamp, raw, connection.msgtype)
+
+    def decode(self, message: BagMessage):
+        from rosbags.highlevel import AnyReaderError
+
+        try:
+            return self._reader.deserialize(message.raw, message.msgtype)
+        except AnyReaderError as error:
+            raise UnreadableMessage(f"cannot deserialize {message.msgtype}: {error}") from None
+
+    def to_cdr(self, message: BagMessage) -> bytes:
+        """The message as ROS 2 CDR bytes (ROS 1 messages are converted), e.g. to publish it."""
+        if self.is_ros1:
+            return bytes(self._reader.typestore.ros1_to_cdr(message.raw, message.msgtype))
+        return bytes(message.raw)
+
+
+def stamp_ns(header) -> int:
+    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
+
+
+def read_frame_keys(bag: Bag, topic: str) -> list[FrameKey]:
+    keys = []
+    for message in bag.messages(topic):
+        try:
+            msg = bag.decode(message)
+        except UnreadableMessage as error:
+            keys.append(FrameKey(message.index, message.log_ns, None, "", None, None, str(error)))
+            continue
+        sized = message.msgtype != COMPRESSED_IMAGE
+        keys.append(FrameKey(message.index, message.log_ns, stamp_ns(msg.header), msg.header.frame_id,
+                             int(msg.width) if sized else None, int(msg.height) if sized else None))
+    return keys
+
+
+def decode_frame(msg, msgtype: str) -> tuple[np.ndarray, str]:
+    if msgtype not in CAMERA_TYPES:
+        raise UnreadableMessage(f"{msgtype} is not a camera message")
+    try:
+        return compressed_to_frame(msg) if msgtype == COMPRESSED_IMAGE else image_to_frame(msg)
+    except FrameError as error:
+        raise UnreadableMessage(str(error)) from None
