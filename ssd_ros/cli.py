@@ -18,6 +18,7 @@ import sys
 COMMAND_MODULES = [
     "ssd_ros.detect_cli",
     "ssd_ros.eval.cli",
+    "ssd_ros.eval.bag_cli",
     "ssd_ros.datasets.cli",
 ]
 TRAINING_MODULE = "ssd_ros_training.cli"

@@ -5,8 +5,8 @@ Steps of ``evaluate_bag(request, run_mode, model_labels)``:
    topic, a wrong type or a topic without frames;
 2. load the ground truth (a Detection2DArray topic, or dataset files) and pair it with the frames
    (``match_records``); GroundTruthError when nothing pairs, saying why;
-3. ``run_mode(bag, frames, wanted)`` produces detections for the frames that have ground truth
-   (``wanted``, frame indices) and reports frames it could not decode;
+3. ``run_mode(ModeInput)`` produces detections for the frames that have ground truth
+   (``ModeInput.wanted``, frame indices) and reports frames it could not decode;
 4. score with pycocotools (metrics.py) on the ground-truth classes the model knows (``model_labels``;
    None: all of them). Frames without output count as frames with no detections; in recorded and
    online modes the metrics on the frames that had an output are given too.
@@ -80,7 +80,21 @@ class BagEvaluation:
     latencies_ms: list[float] = field(default_factory=list)
 
 
-RunMode = Callable[[Bag, list[FrameKey], set[int], dict[int, BoxRecord]], ModeOutput]
+@dataclass(frozen=True)
+class ModeInput:
+    """What a mode gets: the open bag, every frame's header, the ground truth of the frames that have one."""
+
+    bag: Bag
+    frames: list[FrameKey]
+    truth_of_frame: dict[int, BoxRecord]
+    truth_classes: tuple[str, ...]
+
+    @property
+    def wanted(self) -> set[int]:
+        return set(self.truth_of_frame)
+
+
+RunMode = Callable[[ModeInput], ModeOutput]
 
 
 def load_truth(request: BagEvalRequest, bag: Bag) -> GroundTruth:
@@ -115,7 +129,7 @@ def evaluate_bag(request: BagEvalRequest, run_mode: RunMode, model_labels: tuple
         if not matching.outcomes[MATCHED]:
             raise GroundTruthError(explain_no_match(frames, truth, matching, request.tolerance_ns))
         truth_of_frame = {frame: truth.records[record] for frame, record in matching.record_of_frame().items()}
-        output = run_mode(bag, frames, set(truth_of_frame), truth_of_frame)
+        output = run_mode(ModeInput(bag, frames, truth_of_frame, truth.class_names))
         msgtype = bag.topics[request.image_topic].msgtype
     return _score(request, msgtype, frames, truth, matching.outcomes, truth_of_frame, output, model_labels)
 

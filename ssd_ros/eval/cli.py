@@ -1,9 +1,18 @@
-"""``ssd-ros eval``: measure a model's mAP on a labelled dataset (rosbag input is not built yet).
+"""``ssd-ros eval``: measure a detector on a labelled dataset or on a bag (offline, recorded or online).
 
-    ssd-ros eval --model M.onnx --data DIR [--format voc] [--split test] [--min-map 0.5] [--json]
+    ssd-ros eval --data DIR [--format auto|voc|coco|yolo] [--split S] [--model M.onnx] [--min-map 0.5] [--json]
+    ssd-ros eval --bag BAG --image-topic T (--gt FILE_OR_DIR | --gt-topic T) [--model M.onnx] --report OUT/
+                 [--detections-topic T]                               # recorded: score what is in the bag
+                 [--online [--rate HZ] [--running-node] [--record-bag PATH]]   # online: through the node
+                 [--match stamp|index] [--stamp-tolerance-ms 1] [--min-map 0.5] [--json]
 
-Prints COCO mAP@[.5:.95], mAP@.5, mAP@.75 and AP@.5 per class; ``--min-map`` exits with code 1
-when mAP@.5 is below it (a CI gate).
+Modes on a bag: offline (default; the core Detector on the bag's frames), recorded (with
+--detections-topic: a Detection2DArray topic in the bag), online (--online: frames published over
+DDS to the ssd_detector node, started here or already running, and its output scored).
+``--model`` defaults to the embedded default model (as the node does). Prints mAP@[.5:.95], mAP@.5,
+mAP@.75 and AP@.5 per class (``--json``: the whole report); ``--report DIR`` writes report.json,
+report.md and plots. Exit codes: 0 done, 1 mAP@.5 below ``--min-map`` (a CI gate), 2 bad input
+(missing file or topic, no frames, ground truth matching no frame, a model that does not load).
 """
 from __future__ import annotations
 
@@ -14,44 +23,209 @@ from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("eval", help="measure mAP on a labelled dataset",
-                                   description="Measure a model's mAP on a labelled dataset.")
-    parser.add_argument("--model", required=True, type=Path)
-    parser.add_argument("--model-config", type=Path)
-    parser.add_argument("--data", required=True, type=Path, help="dataset folder")
-    parser.add_argument("--format", default="voc", choices=["voc"])
-    parser.add_argument("--split", default=None, help="dataset split, e.g. test (default: every image)")
-    parser.add_argument("--backend", default="onnxruntime")
-    parser.add_argument("--score-threshold", type=float, default=0.01)
+    parser = subparsers.add_parser("eval", help="measure mAP on a labelled dataset or a bag",
+                                   description=__doc__.splitlines()[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog="\n".join(__doc__.splitlines()[2:]))
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", type=Path, default=None, help="ONNX model (default: the embedded default model)")
+    model.add_argument("--model-config", type=Path, help="YAML sidecar for third-party models")
+    model.add_argument("--backend", default="onnxruntime")
+    model.add_argument("--score-threshold", type=float, default=0.01)
+    model.add_argument("--max-detections", type=int, default=100)
+
+    data = parser.add_argument_group("labelled dataset")
+    data.add_argument("--data", type=Path, help="dataset folder (or COCO .json)")
+    data.add_argument("--format", default="auto", choices=["auto", "voc", "coco", "yolo"])
+    data.add_argument("--split", default=None, help="dataset split, e.g. test (default: every image)")
+
+    bag = parser.add_argument_group("bag")
+    bag.add_argument("--bag", type=Path, help="rosbag2 folder (sqlite3 or mcap), .mcap/.db3 file or ROS 1 .bag")
+    bag.add_argument("--image-topic", help="sensor_msgs/Image or CompressedImage topic in the bag")
+    bag.add_argument("--gt", type=Path, help="ground truth files: COCO JSON, VOC folder or YOLO folder")
+    bag.add_argument("--gt-format", default="auto", choices=["auto", "voc", "coco", "yolo"])
+    bag.add_argument("--gt-split", default=None, help="split of the --gt dataset")
+    bag.add_argument("--gt-topic", help="ground truth as a vision_msgs/Detection2DArray topic in the bag")
+    bag.add_argument("--match", choices=["stamp", "index"], default=None,
+                     help="pair ground truth with frames by header stamp or by position (default: stamp for "
+                          "--gt-topic, index for --gt; stamp with --gt reads the timestamp in each image's name)")
+    bag.add_argument("--stamp-tolerance-ms", type=float, default=1.0)
+    bag.add_argument("--detections-topic",
+                     help="recorded mode: score this Detection2DArray topic of the bag; with --online: the topic "
+                          "the node publishes on (default /ssd_eval/detections)")
+    bag.add_argument("--report", type=Path, help="folder for report.json, report.md and plots")
+
+    online = parser.add_argument_group("online mode")
+    online.add_argument("--online", action="store_true", help="publish the frames over DDS to the detector node")
+    online.add_argument("--rate", type=float, default=None, help="publish rate in Hz (default: as recorded)")
+    online.add_argument("--running-node", action="store_true",
+                        help="use a node that is already running instead of starting one")
+    online.add_argument("--publish-topic", help="where to publish the frames (default: the bag's image topic)")
+    online.add_argument("--node-name", default="ssd_eval_detector")
+    online.add_argument("--warmup-frames", type=int, default=2)
+    online.add_argument("--drain-seconds", type=float, default=3.0, help="wait for late outputs after the last frame")
+    online.add_argument("--ready-timeout", type=float, default=120.0, help="seconds to wait for the node")
+    online.add_argument("--record-bag", type=Path, help="record the run (frames, outputs, ground truth) into a bag")
+    online.add_argument("--record-storage", choices=["sqlite3", "mcap"], default="sqlite3")
+
     parser.add_argument("--min-map", type=float, default=None, help="exit 1 if mAP@0.5 is below this")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+class UsageError(ValueError):
+    pass
 
-    from ssd_ros.core import Detector, ModelLoadError, PostprocessConfig
-    from ssd_ros.datasets import DatasetError, load_dataset
-    from ssd_ros.eval.dataset import evaluate_on_dataset
+
+def run(args: argparse.Namespace) -> int:
+    from ssd_ros.core import ModelLoadError
+    from ssd_ros.datasets import DatasetError
+    from ssd_ros.eval.bag_reader import BagError
+    from ssd_ros.eval.bag_types import MessageTypesError
+    from ssd_ros.eval.ground_truth import GroundTruthError
+    from ssd_ros.eval.online import NodeError
 
     try:
-        detector = Detector.load(args.model, args.model_config, backend=args.backend)
-        dataset = load_dataset(args.data, args.format, args.split)
-        result = evaluate_on_dataset(detector, dataset, PostprocessConfig(score_threshold=args.score_threshold))
-    except (ModelLoadError, DatasetError) as error:
+        if (args.data is None) == (args.bag is None):
+            raise UsageError("give either --data DIR (a labelled dataset) or --bag BAG (a recording)")
+        map_50 = run_dataset(args) if args.data is not None else run_bag(args)
+    except (UsageError, ModelLoadError, DatasetError, BagError, GroundTruthError, MessageTypesError,
+            NodeError) as error:
         print(f"ssd-ros eval: {error}", file=sys.stderr)
         return 2
+    if args.min_map is not None and map_50 < args.min_map:
+        print(f"ssd-ros eval: mAP@.5 {map_50:.3f} is below --min-map {args.min_map}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _model_path(args: argparse.Namespace) -> Path:
+    from ssd_ros.resources import default_model_path
+
+    return args.model if args.model is not None else default_model_path()
+
+
+def _postprocess(args: argparse.Namespace):
+    from ssd_ros.core import PostprocessConfig
+
+    return PostprocessConfig(score_threshold=args.score_threshold, max_detections=args.max_detections)
+
+
+def _print_metrics(title: str, metrics) -> None:
+    print(title)
+    print(f"  mAP@[.5:.95] {metrics.map:.3f}   mAP@.5 {metrics.map_50:.3f}   mAP@.75 {metrics.map_75:.3f}   "
+          f"VOC07 mAP {metrics.map_voc07:.3f}")
+    for name, value in metrics.ap_50_per_class.items():
+        print(f"  AP@.5 {name:<20} {value:.3f}   AR {metrics.ar_per_class[name]:.3f}")
+
+
+def run_dataset(args: argparse.Namespace) -> float:
+    from dataclasses import asdict
+
+    from ssd_ros.core import Detector
+    from ssd_ros.datasets import load_dataset
+    from ssd_ros.eval.dataset import evaluate_on_dataset
+
+    model = _model_path(args)
+    detector = Detector.load(model, args.model_config, backend=args.backend)
+    dataset = load_dataset(args.data, args.format, args.split)
+    result = evaluate_on_dataset(detector, dataset, _postprocess(args))
     metrics = result.metrics
     if args.json:
         print(json.dumps({**asdict(metrics), "mean_detect_ms": result.mean_detect_ms}, indent=2))
     else:
-        print(f"{args.model.name} on {args.data} ({args.split or 'all'}): {metrics.images} images, "
-              f"{metrics.ground_truth_boxes} objects, {result.mean_detect_ms:.1f} ms per image")
-        print(f"  mAP@[.5:.95] {metrics.map:.3f}   mAP@.5 {metrics.map_50:.3f}   mAP@.75 {metrics.map_75:.3f}")
-        for name, value in metrics.ap_50_per_class.items():
-            print(f"  AP@.5 {name:<20} {value:.3f}")
-    if args.min_map is not None and metrics.map_50 < args.min_map:
-        print(f"ssd-ros eval: mAP@.5 {metrics.map_50:.3f} is below --min-map {args.min_map}", file=sys.stderr)
-        return 1
-    return 0
+        _print_metrics(f"{model.name} on {args.data} ({args.split or 'all'}): {metrics.images} images, "
+                       f"{metrics.ground_truth_boxes} objects, {result.mean_detect_ms:.1f} ms per image", metrics)
+    return metrics.map_50
+
+
+def _model_classes(spec) -> tuple[str, ...]:
+    return tuple(label for index, label in enumerate(spec.labels) if index != spec.background_index)
+
+
+def run_bag(args: argparse.Namespace) -> float:
+    from ssd_ros.eval.bag_eval import BagEvalRequest, evaluate_bag
+    from ssd_ros.eval.report import report_dict, write_report
+
+    if not args.image_topic:
+        raise UsageError("--bag needs --image-topic (the camera topic to evaluate)")
+    if (args.gt is None) == (args.gt_topic is None):
+        raise UsageError("give the ground truth as --gt FILE_OR_DIR (COCO JSON, VOC or YOLO) or as --gt-topic TOPIC "
+                         "(a Detection2DArray topic in the bag)")
+    mode = "online" if args.online else "recorded" if args.detections_topic else "offline"
+    request = BagEvalRequest(args.bag, args.image_topic, args.gt_topic, args.gt, args.gt_format, args.gt_split,
+                             args.match, args.stamp_tolerance_ms, mode)
+    run_mode, model_labels, context = _mode(args, mode, request)
+    evaluation = evaluate_bag(request, run_mode, model_labels)
+    files = write_report(evaluation, args.report, context) if args.report is not None else {}
+    if args.json:
+        print(json.dumps(report_dict(evaluation, context), indent=2))
+    else:
+        frames = evaluation.frames
+        _print_metrics(f"{mode} evaluation of {args.bag} {args.image_topic}: {frames['read']} frames read, "
+                       f"{frames['evaluated']} evaluated, {frames['unmatched']} unmatched, "
+                       f"{frames['unreadable']} unreadable", evaluation.metrics)
+        latency = evaluation.mode_report.get("latency_ms")
+        if latency:
+            print(f"  latency p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms; "
+                  f"{evaluation.mode_report['frames_without_output']} published frames without output")
+        for warning in evaluation.warnings:
+            print(f"  warning: {warning}")
+        if files:
+            print(f"  report: {files['markdown']}")
+    return evaluation.metrics.map_50
+
+
+def _mode(args: argparse.Namespace, mode: str, request):
+    """The mode's runner, the model classes the ground truth is scored on, and the report's context."""
+    from ssd_ros.core import Detector, load_model_spec
+    from ssd_ros.eval.bag_eval import ModeInput
+
+    if mode == "offline":
+        from ssd_ros.eval.offline import run_offline
+
+        model = _model_path(args)
+        detector = Detector.load(model, args.model_config, backend=args.backend)
+        post = _postprocess(args)
+
+        def run_mode(given: ModeInput):
+            return run_offline(given.bag, args.image_topic, given.wanted, detector, post)
+
+        context = {"model": str(model), "backend": args.backend, "score_threshold": args.score_threshold}
+        return run_mode, _model_classes(detector.spec), context
+
+    known_model = args.model is not None or (mode == "online" and not args.running_node)
+    spec = load_model_spec(_model_path(args), args.model_config) if known_model else None
+    model_classes = _model_classes(spec) if spec is not None else None
+    labels = {str(index): label for index, label in enumerate(spec.labels)} if spec is not None else {}
+    if mode == "recorded":
+        from ssd_ros.eval.ground_truth import sibling_label_info
+        from ssd_ros.eval.recorded import run_recorded
+
+        def run_mode(given: ModeInput):
+            names = sibling_label_info(given.bag, args.detections_topic) or labels
+            return run_recorded(given.bag, args.image_topic, given.frames, given.wanted, args.detections_topic, names,
+                                request.tolerance_ns)
+
+        return run_mode, model_classes, {"model": str(args.model) if args.model else None}
+
+    from ssd_ros.eval.online import OnlineSettings, run_online
+
+    if args.report is not None:
+        args.report.mkdir(parents=True, exist_ok=True)
+    settings = OnlineSettings(
+        detections_topic=args.detections_topic or OnlineSettings.detections_topic,
+        publish_topic=args.publish_topic, rate_hz=args.rate, start_node=not args.running_node,
+        model=args.model, model_config=args.model_config, backend=args.backend,
+        score_threshold=args.score_threshold, max_detections=args.max_detections, node_name=args.node_name,
+        node_log=(args.report / "node.log") if args.report is not None else None,
+        warmup_frames=args.warmup_frames, drain_s=args.drain_seconds, ready_timeout_s=args.ready_timeout,
+        record_bag=args.record_bag, record_storage=args.record_storage)
+
+    def run_mode(given: ModeInput):
+        return run_online(given.bag, args.image_topic, given.frames, given.wanted, settings, given.truth_of_frame,
+                          given.truth_classes, labels)
+
+    context = {"model": str(_model_path(args)) if known_model else "(the running node's)",
+               "score_threshold": args.score_threshold if settings.start_node else "(the running node's)"}
+    return run_mode, model_classes, context

@@ -1,0 +1,141 @@
+"""Evaluation reports: JSON (machine-readable), a Markdown summary and PNG plots, in one folder.
+
+Contract: ``write_report(evaluation, folder, context)`` writes
+- ``report.json``: ``report_dict(evaluation, context)``: mode, source, ``context`` (model, settings),
+  frame accounting (read = evaluated + unmatched + unreadable), ground-truth matching outcomes,
+  counted class problems, metrics (COCO mAP@[.5:.95], @.5, @.75, VOC07 11-point mAP, per-class AP,
+  AP@.5, VOC07 AP, AR, precision at each recall point), the mode's own section (offline timing,
+  recorded matching, online latency percentiles and rates) and the warnings;
+- ``report.md``: the same in tables, for people;
+- ``pr_curves.png``: precision-recall at IoU .5, one curve per class (COCOeval's interpolated curve);
+- ``latency_histogram.png``: online mode only, header stamp to receipt of each output.
+Plots use matplotlib's Agg canvas (no display needed). Returns {kind: path} of the files written.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ssd_ros.eval.bag_eval import BagEvaluation
+from ssd_ros.eval.metrics import RECALL_POINTS, EvaluationResult
+
+
+def metrics_dict(metrics: EvaluationResult) -> dict[str, Any]:
+    return {
+        "map": metrics.map, "map_50": metrics.map_50, "map_75": metrics.map_75, "map_voc07": metrics.map_voc07,
+        "images": metrics.images, "ground_truth_boxes": metrics.ground_truth_boxes, "detections": metrics.detections,
+        "per_class": {name: {"ap": metrics.ap_per_class[name], "ap_50": metrics.ap_50_per_class[name],
+                             "ap_voc07": metrics.ap_voc07_per_class[name], "ar": metrics.ar_per_class[name]}
+                      for name in metrics.ap_per_class},
+        "precision_at_recall": {"recall": list(RECALL_POINTS), **metrics.precision_at_recall},
+    }
+
+
+def report_dict(evaluation: BagEvaluation, context: dict[str, Any]) -> dict[str, Any]:
+    with_output = evaluation.metrics_frames_with_output
+    return {
+        "mode": evaluation.mode,
+        "source": evaluation.source,
+        **context,
+        "frames": evaluation.frames,
+        "unreadable_examples": evaluation.unreadable_examples,
+        "ground_truth": evaluation.ground_truth,
+        "detections": evaluation.detections,
+        "classes": list(evaluation.classes),
+        "metrics": metrics_dict(evaluation.metrics),
+        "metrics_frames_with_output": metrics_dict(with_output) if with_output is not None else None,
+        evaluation.mode: evaluation.mode_report,
+        "warnings": evaluation.warnings,
+    }
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    def cell(value: Any) -> str:
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows), ""]
+
+
+def markdown(report: dict[str, Any], files: dict[str, Path]) -> str:
+    metrics = report["metrics"]
+    source = report["source"]
+    lines = [f"# Detection evaluation ({report['mode']})", "",
+             f"Bag `{source['bag']}`, frames `{source['image_topic']}` ({source['image_type']}), ground truth "
+             f"{report['ground_truth']['source']} matched by {source['match']}"
+             + (f" (tolerance {source['stamp_tolerance_ms']:g} ms)" if source["match"] == "stamp" else "") + ".", ""]
+    if "model" in report:
+        lines += [f"Model `{report['model']}`.", ""]
+    lines += ["## Frames", "", *_table(list(report["frames"]), [list(report["frames"].values())])]
+    lines += ["## Metrics", "", *_table(["mAP@[.5:.95]", "mAP@.5", "mAP@.75", "VOC07 mAP", "images", "objects",
+                                         "detections"],
+                                        [[metrics["map"], metrics["map_50"], metrics["map_75"], metrics["map_voc07"],
+                                          metrics["images"], metrics["ground_truth_boxes"], metrics["detections"]]])]
+    lines += _table(["class", "AP", "AP@.5", "VOC07 AP", "AR"],
+                    [[name, v["ap"], v["ap_50"], v["ap_voc07"], v["ar"]] for name, v in metrics["per_class"].items()])
+    with_output = report["metrics_frames_with_output"]
+    if with_output is not None:
+        lines += [f"On the {with_output['images']} frames that had an output: mAP@[.5:.95] {with_output['map']:.3f}, "
+                  f"mAP@.5 {with_output['map_50']:.3f}.", ""]
+    mode = report[report["mode"]]
+    if report["mode"] == "online":
+        latency = mode["latency_ms"] or {}
+        header = ["published", "with output", "no output", "publish Hz", "processed Hz",
+                  *(f"latency {key}" + (" ms" if key != "count" else "") for key in latency)]
+        lines += ["## Online", "", *_table(header, [[
+            mode["frames_published"], mode["frames_with_output"], mode["frames_without_output"],
+            mode["publish_rate_hz"], mode["processed_rate_hz"], *latency.values()]])]
+    elif report["mode"] == "offline":
+        lines += [f"Offline: {mode['frames_per_second']:.1f} frames/s end to end (reading, decoding, detection); "
+                  f"the detector alone {mode['detector_frames_per_second']:.1f} frames/s.", ""]
+    else:
+        lines += [f"Recorded detections `{mode['detections_topic']}`: {mode['messages']} messages, "
+                  f"{mode['message_outcomes']}.", ""]
+    lines += ["## Warnings", "", *(f"- {warning}" for warning in report["warnings"] or ["none"]), ""]
+    lines += [f"![{kind}]({path.name})" for kind, path in files.items() if path.suffix == ".png"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_precision_recall(metrics: EvaluationResult, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 4.5), dpi=100)
+    axes = figure.subplots()
+    for name, curve in metrics.precision_at_recall.items():
+        if curve:
+            axes.plot(RECALL_POINTS, curve, label=f"{name} (AP@.5 {metrics.ap_50_per_class[name]:.3f})")
+    axes.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
+             title=f"Precision-recall at IoU 0.5 (mAP@.5 {metrics.map_50:.3f})")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower left", fontsize="small")
+    figure.savefig(path)
+
+
+def plot_latency(latencies_ms: list[float], summary: dict[str, float], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 4), dpi=100)
+    axes = figure.subplots()
+    axes.hist(latencies_ms, bins=min(50, max(5, len(latencies_ms) // 4)), color="tab:blue")
+    for key, style in (("p50", "-"), ("p99", "--")):
+        axes.axvline(summary[key], color="tab:red", linestyle=style, label=f"{key} {summary[key]:.1f} ms")
+    axes.set(xlabel="latency, header stamp to receipt (ms)", ylabel="outputs", title="Online latency")
+    axes.legend()
+    figure.savefig(path)
+
+
+def write_report(evaluation: BagEvaluation, folder: Path, context: dict[str, Any]) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"json": folder / "report.json", "markdown": folder / "report.md",
+             "precision_recall": folder / "pr_curves.png"}
+    plot_precision_recall(evaluation.metrics, files["precision_recall"])
+    latency = evaluation.mode_report.get("latency_ms")
+    if evaluation.latencies_ms and latency:
+        files["latency"] = folder / "latency_histogram.png"
+        plot_latency(evaluation.latencies_ms, latency, files["latency"])
+    report = report_dict(evaluation, context)
+    report["files"] = {kind: path.name for kind, path in files.items()}
+    files["json"].write_text(json.dumps(report, indent=2) + "\n")
+    files["markdown"].write_text(markdown(report, files))
+    return files
