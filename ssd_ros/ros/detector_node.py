@@ -3,8 +3,10 @@
 The node only adapts messages; detection is :class:`ssd_ros.core.Detector`.
 
 Data flow and threading:
-- Subscription callbacks (executor threads) hand each message to a :class:`LatestFrameQueue`
-  and return at once; they never wait for inference.
+- Subscription callbacks hand each message to a :class:`LatestFrameQueue` and return at once;
+  they never wait for inference. They run on the executor's spinning thread
+  (:class:`~ssd_ros.ros.executor.InlineFramesExecutor`); everything else, model loads included,
+  runs in its thread pool, so reloading a model never stops frame reception.
 - One worker thread takes the newest frame of every camera, converts, runs the model on them as
   one batch and publishes one Detection2DArray per frame (empty ones included) with the input
   header copied. Frames replaced before the worker got to them are counted as dropped; frames that
@@ -20,7 +22,6 @@ subscribes and starts the worker; deactivate stops both; cleanup releases the mo
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import threading
 import time
@@ -33,7 +34,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.exceptions import ParameterUninitializedException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import (
@@ -58,6 +59,7 @@ from ssd_ros.ros.conversions import (
     hypothesis_class_ids,
     label_info_msg,
 )
+from ssd_ros.ros.executor import InlineFramesExecutor
 from ssd_ros.ros.frame_queue import LatestFrameQueue, PendingFrame
 from ssd_ros.ros.params import (
     MODEL_PARAMETERS,
@@ -106,6 +108,7 @@ def load_detector(values: dict[str, Any]) -> Detector:
         num_threads=values["num_threads"],
         precision=values["precision"] or None,
         engine_cache_dir=values["engine_cache_dir"] or None,
+        spin_wait=bool(values["cpu_spin_wait"]),
     )
 
 
@@ -149,7 +152,8 @@ class DetectorNode(LifecycleNode):
         self._stats = DetectorStatistics(len(self.image_topics))
         self._worker: threading.Thread | None = None
         self._camera_subscriptions: list = []
-        self._receive_group = MutuallyExclusiveCallbackGroup()
+        # Frame callbacks only queue the message; InlineFramesExecutor runs them on its spinning thread.
+        self.frame_callback_group = MutuallyExclusiveCallbackGroup()
         self._detection_publishers: list = []
         self._debug_publishers: list = []
         self._label_info_publisher = None
@@ -265,7 +269,7 @@ class DetectorNode(LifecycleNode):
             input_topic = f"{topic}/compressed" if compressed else topic
             self._camera_subscriptions.append(self.create_subscription(
                 message_type, input_topic, lambda msg, camera=camera: self._queue.put(camera, msg),
-                qos_profile_sensor_data, callback_group=self._receive_group, qos_overriding_options=qos_options))
+                qos_profile_sensor_data, callback_group=self.frame_callback_group, qos_overriding_options=qos_options))
         self._worker = threading.Thread(target=self._process_frames, name="ssd_detector_worker", daemon=True)
         self._worker.start()
         result = super().on_activate(state)
@@ -448,7 +452,7 @@ def main(args: list[str] | None = None) -> int:
         node = DetectorNode()
         if node.get_parameter("autostart").value:
             node.start()
-        executor = MultiThreadedExecutor(num_threads=max(2, min(4, os.cpu_count() or 2)))
+        executor = InlineFramesExecutor(node.frame_callback_group, num_threads=2)
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):

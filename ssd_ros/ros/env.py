@@ -9,6 +9,9 @@ machine and concurrent runs never share a domain:
 - ``ROS_DOMAIN_ID`` is claimed with an exclusive file lock, so two test sessions, a demo and a
   benchmark running at once each get their own domain. The lock lives as long as the
   process that claimed it (and is inherited across ``exec``).
+- Fast DDS loads config/fastdds_loopback_large_frames.xml: a 16 MB shared-memory segment so camera
+  frames above 512 KB are not lost in UDP fragments, and UDP bound to 127.0.0.1 (read the file for
+  the measurements behind it). Other RMW implementations ignore it.
 
 No rclpy import here: this must run before rclpy initialises.
 """
@@ -20,10 +23,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ssd_ros.resources import share_path
+
 LOCALHOST_ONLY = {
     "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
     "ROS_LOCALHOST_ONLY": "1",
 }
+FASTDDS_PROFILE = "config/fastdds_loopback_large_frames.xml"
+# Fast DDS 2.x (Humble, Jazzy) reads the first name, Fast DDS 3.x (Kilted and newer) the second.
+FASTDDS_PROFILE_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
+_SET_VARIABLES = (*LOCALHOST_ONLY, *FASTDDS_PROFILE_VARIABLES, "ROS_DOMAIN_ID")
 # Domain ids 0..101 are safe on every OS for the default port mapping; 0 is everyone's default,
 # so claims start at 1 and stay clear of robots on the same machine using the default.
 FIRST_DOMAIN, LAST_DOMAIN = 1, 101
@@ -68,6 +77,8 @@ def localhost_environ(domain_id: int | None = None, base: dict[str, str] | None 
     """A copy of ``base`` (default: os.environ) with loopback-only DDS and a claimed domain id."""
     env = dict(os.environ if base is None else base)
     env.update(LOCALHOST_ONLY)
+    profile = str(share_path(FASTDDS_PROFILE))
+    env.update({variable: profile for variable in FASTDDS_PROFILE_VARIABLES})
     env["ROS_DOMAIN_ID"] = str(claim_domain_id() if domain_id is None else domain_id)
     return env
 
@@ -75,7 +86,7 @@ def localhost_environ(domain_id: int | None = None, base: dict[str, str] | None 
 def apply_localhost_environ(domain_id: int | None = None) -> int:
     """Set loopback-only DDS and a claimed domain id in this process's environment; return the id."""
     env = localhost_environ(domain_id)
-    os.environ.update({key: env[key] for key in (*LOCALHOST_ONLY, "ROS_DOMAIN_ID")})
+    os.environ.update({key: env[key] for key in _SET_VARIABLES})
     return int(env["ROS_DOMAIN_ID"])
 
 

@@ -49,6 +49,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "CPU/GPU/NPU/AUTO (openvino).", "string", reloads_model=True),
     ParameterSpec("num_threads", 0, "CPU inference threads; 0 lets the backend decide.", "integer",
                   value_range=(0, 256), reloads_model=True),
+    ParameterSpec("cpu_spin_wait", False, "Let onnxruntime's CPU threads busy-wait for the next frame: slightly "
+                  "lower latency for up to a core of extra CPU at camera rates. Off leaves that CPU to the "
+                  "other nodes of the robot.", "bool", reloads_model=True),
     ParameterSpec("precision", "", "Inference precision; empty means the backend's default (fp32 on onnxruntime, "
                   "fp16 for tensorrt on Jetson, the CPU's best for openvino).", "string", choices=PRECISIONS,
                   reloads_model=True),
