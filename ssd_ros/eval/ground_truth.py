@@ -143,7 +143,7 @@ def truth_from_dataset(path: Path, format: str = "auto", split: str | None = Non
         raise GroundTruthError(f"ground truth {path}: {error}") from None
     records = []
     for position, annotation in enumerate(dataset):
-        key = position if match == "index" else stamp_from_name(annotation.image_id)
+        key = position if match == "index" else stamp_from_name(annotation.image_path.stem)
         names = tuple(dataset.class_names[i] for i in annotation.class_indices.tolist())
         records.append(BoxRecord(key, "", annotation.width, annotation.height,
                                    annotation.boxes.astype(np.float64), names, annotation.difficult.astype(bool),

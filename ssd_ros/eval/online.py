@@ -16,6 +16,7 @@ Contract of ``run_online(bag, image_topic, frames, wanted, settings, truth_of_fr
   ids become names through the node's LabelInfo (latched on the sibling ``label_info`` topic) or
   ``labels``. After the last frame it waits ``drain_s`` for late outputs; published frames without
   an output are counted (``no output``: dropped in DDS or by the node's newest-frame-wins queue).
+  Rates: publish = (frames - 1) / span of publish times; processed = (outputs - 1) / span of receipts.
 - With ``record_bag`` the run is recorded as a self-contained bag: the frames as published, the
   node's outputs as received (raw CDR, log time = receipt), its LabelInfo, and the ground truth of
   each frame re-stamped like its frame (``/ground_truth/detections``), so ``ssd-ros eval
@@ -313,7 +314,7 @@ def _collect(published: _Published, replay: _Replay, wanted: set[int], settings:
         receipts.append(receipt_ns)
         result.outputs[frame] = to_frame_output(parse_detection_array(msg), names)
     published_count = len(published.stamps)
-    span_s = (max(receipts) - published.first_ns) / 1e9 if receipts else 0.0
+    output_span_s = (max(receipts) - min(receipts)) / 1e9 if receipts else 0.0
     publish_span_s = (published.last_ns - published.first_ns) / 1e9
     result.latencies_ms = latencies
     result.report = {
@@ -327,7 +328,7 @@ def _collect(published: _Published, replay: _Replay, wanted: set[int], settings:
         "output_outcomes": outcomes,
         "requested_rate_hz": settings.rate_hz, "warmup_frames": settings.warmup_frames,
         "publish_rate_hz": round((published_count - 1) / publish_span_s, 3) if publish_span_s > 0 else None,
-        "processed_rate_hz": round(len(receipts) / span_s, 3) if span_s > 0 else None,
+        "processed_rate_hz": round((len(receipts) - 1) / output_span_s, 3) if output_span_s > 0 else None,
         "latency_ms": _latency_summary(latencies),
         "class_ids_from": "node label_info" if node_labels else ("model labels" if labels else "class names"),
         "recorded_bag": str(settings.record_bag) if settings.record_bag else None,

@@ -108,7 +108,10 @@ def plot_precision_recall(metrics: EvaluationResult, path: Path) -> None:
     axes.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
              title=f"Precision-recall at IoU 0.5 (mAP@.5 {metrics.map_50:.3f})")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower left", fontsize="small")
+    if axes.lines:
+        axes.legend(loc="lower left", fontsize="small")
+    else:
+        axes.text(0.5, 0.5, "no class has ground truth", ha="center")
     figure.savefig(path)
 
 
