@@ -34,7 +34,7 @@ def detector_executable() -> list[str]:
     return [script] if script else [sys.executable, "-m", "ssd_ros.ros.detector_node"]
 
 
-@pytest.mark.parametrize("launch_file", ["detect.launch.py", "multi_camera.launch.py"])
+@pytest.mark.parametrize("launch_file", ["detect.launch.py", "multi_camera.launch.py", "jetson.launch.py"])
 def test_launch_node_command_line_produces_detections(launch_file, shared_dir, graph, tmp_path):
     model = shared_dir / "models" / "ultraface" / "version-RFB-320.onnx"
     sidecar = launch_support.share_path("models/examples/ultraface-rfb-320.yaml")
@@ -43,6 +43,14 @@ def test_launch_node_command_line_produces_detections(launch_file, shared_dir, g
         values.update(image="/cam/image_raw", model=str(model), model_config=str(sidecar), namespace="robot")
         setup = launch_support.detector_node_setup(values)
         image_topic, detections_topic = "/cam/image_raw", "/robot/detections"
+    elif launch_file == "jetson.launch.py":
+        # Everything as jetson.launch.py passes it (config/jetson.yaml, its remaps), except the three
+        # arguments that need an NVIDIA GPU, which this machine lacks.
+        values = {arg.name: arg.default for arg in launch_support.jetson_arguments()}
+        values.update(model=str(model), model_config=str(sidecar), backend="onnxruntime", device="cpu", precision="")
+        setup = launch_support.detector_node_setup(values)
+        assert setup.params_file.name == "jetson.yaml"
+        image_topic, detections_topic = "/camera/image_raw", "/detections"
     else:
         values = {arg.name: arg.default for arg in launch_support.multi_camera_arguments()}
         values.update(cameras="/front/image_raw,/rear/image_raw", model=str(model), model_config=str(sidecar))
