@@ -325,6 +325,7 @@ def _collect(published: _Published, replay: _Replay, wanted: set[int], settings:
         "frames_without_output": published_count - len(result.outputs),
         "wanted_frames_without_output": len([i for i in wanted if i in published.frame_stamp
                                              and i not in result.outputs]),
+        "frame_indices_without_output": sorted(set(published.frame_stamp) - set(result.outputs)),
         "output_outcomes": outcomes,
         "requested_rate_hz": settings.rate_hz, "warmup_frames": settings.warmup_frames,
         "publish_rate_hz": round((published_count - 1) / publish_span_s, 3) if publish_span_s > 0 else None,
