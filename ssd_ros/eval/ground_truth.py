@@ -129,8 +129,10 @@ def stamp_from_name(image_id: str) -> int:
     if found is None:
         raise GroundTruthError(f"image {image_id!r} has no timestamp at the end of its name: matching by stamp needs "
                                "names like 1700000000123456789 (ns) or frame_1700000000.125 (s); or use --match index")
-    text = found.group(1)
-    return round(float(text) * 1e9) if "." in text else int(text)
+    seconds, _, fraction = found.group(1).partition(".")
+    if not fraction:
+        return int(seconds)  # nanoseconds
+    return int(seconds) * 1_000_000_000 + int(fraction[:9].ljust(9, "0"))  # exact: no float rounding
 
 
 def truth_from_dataset(path: Path, format: str = "auto", split: str | None = None,
