@@ -10,18 +10,23 @@ from typing import Any
 from launch.actions import DeclareLaunchArgument
 from launch_ros.actions import Node
 
-from ssd_ros.launch_support import EXECUTABLE, PACKAGE, LaunchArgument, detector_node_setup
+from ssd_ros.launch_support import EXECUTABLE, PACKAGE, DetectorNodeSetup, LaunchArgument, detector_node_setup
 
 
 def declare(arguments: list[LaunchArgument]) -> list[DeclareLaunchArgument]:
-    return [DeclareLaunchArgument(arg.name, default_value=arg.default, description=arg.description,
+    return [DeclareLaunchArgument(arg.name, description=arg.description,
+                                  **({"default_value": arg.default} if arg.default is not None else {}),
                                   **({"choices": list(arg.choices)} if arg.choices else {}))
             for arg in arguments]
 
 
 def detector_node(context, extra_parameters: dict[str, Any] | None = None) -> Node:
     """The detector Node for the launch configurations resolved in ``context``."""
-    setup = detector_node_setup(dict(context.launch_configurations), extra_parameters)
+    return node_for(detector_node_setup(dict(context.launch_configurations), extra_parameters))
+
+
+def node_for(setup: DetectorNodeSetup) -> Node:
+    """A launch_ros Node running the detector as ``setup`` describes."""
     return Node(
         package=PACKAGE, executable=EXECUTABLE, name=setup.name, namespace=setup.namespace,
         parameters=[str(setup.params_file), setup.parameters], remappings=setup.remappings,

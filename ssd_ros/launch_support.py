@@ -30,7 +30,7 @@ LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 @dataclass(frozen=True)
 class LaunchArgument:
     name: str
-    default: str
+    default: str | None  # None: the argument is required
     description: str
     choices: tuple[str, ...] | None = None
 
@@ -113,7 +113,8 @@ class DetectorNodeSetup:
     log_level: str
 
 
-def detector_node_setup(values: dict[str, str], extra_parameters: dict[str, Any] | None = None) -> DetectorNodeSetup:
+def detector_node_setup(values: dict[str, str], extra_parameters: dict[str, Any] | None = None,
+                        extra_remappings: list[tuple[str, str]] | None = None) -> DetectorNodeSetup:
     """The detector node for resolved launch-argument ``values`` (argument name -> text)."""
     parameters = {parameter: parameter_value(values[argument], kind)
                   for argument, (parameter, kind) in ARGUMENT_PARAMETERS.items() if argument in values}
@@ -121,6 +122,7 @@ def detector_node_setup(values: dict[str, str], extra_parameters: dict[str, Any]
     remappings = [("detections", values["detections"])] if "detections" in values else []
     if "image" in values and "image_topics" not in parameters:
         remappings.insert(0, ("image", values["image"]))
+    remappings += extra_remappings or []
     return DetectorNodeSetup(
         name=values.get("node_name", DEFAULT_NODE_NAME),
         namespace=values.get("namespace", ""),
@@ -220,3 +222,58 @@ def jetson_camera_setup(values: dict[str, str]) -> CameraNodeSetup:
     return CameraNodeSetup("v4l2_camera", "v4l2_camera_node", "usb_camera", {
         "video_device": values["video_device"], "image_size": [width, height], "pixel_format": "YUYV",
         "output_encoding": "rgb8", "camera_frame_id": values["frame_id"]}, to_detector)
+
+
+EVALUATION_DETECTIONS_TOPIC = "/ssd_eval/detections"
+
+
+def evaluate_bag_arguments() -> list[LaunchArgument]:
+    detector = [arg for arg in detector_arguments("eval.yaml") if arg.name not in ("image", "detections")]
+    return [
+        LaunchArgument("bag", None, "rosbag2 folder (sqlite3 or mcap), .mcap/.db3 file or ROS 1 .bag to replay."),
+        LaunchArgument("image_topic", "/camera/image_raw", "Camera topic in the bag (sensor_msgs/Image, or a "
+                       "CompressedImage topic with image_transport:=compressed); replayed under the same name."),
+        LaunchArgument("gt", "", "Ground truth files: COCO JSON, VOC folder or YOLO folder (empty: use gt_topic)."),
+        LaunchArgument("gt_topic", "", "Ground truth as a vision_msgs/Detection2DArray topic in the bag."),
+        LaunchArgument("match", "auto", "Pair ground truth with frames by header stamp or by position; auto: "
+                       "stamp for gt_topic, index for gt.", ("auto", "stamp", "index")),
+        LaunchArgument("rate", "", "Replay rate in Hz; empty: as recorded."),
+        LaunchArgument("report", "evaluation_report", "Folder for report.json, report.md and the plots."),
+        LaunchArgument("record_bag", "", "Also record the run (frames, outputs, ground truth) into this bag."),
+        LaunchArgument("min_map", "", "Log an error and exit the evaluation with code 1 when mAP@0.5 is below "
+                       "this; empty: no bar."),
+        *detector,
+    ]
+
+
+def _camera_topic(image_topic: str, transport: str) -> str:
+    """The node's ``image`` remap: with compressed transport it subscribes to <image>/compressed itself."""
+    suffix = "/compressed"
+    if transport == "compressed" and image_topic.endswith(suffix):
+        return image_topic[: -len(suffix)]
+    return image_topic
+
+
+def evaluation_node_setup(values: dict[str, str]) -> DetectorNodeSetup:
+    """The detector of evaluate_bag.launch.py: fed the replayed frames, answering on a fixed topic."""
+    camera = _camera_topic(values["image_topic"], values["image_transport"])
+    return detector_node_setup({**values, "image": camera, "detections": EVALUATION_DETECTIONS_TOPIC},
+                               extra_remappings=[("label_info", EVALUATION_DETECTIONS_TOPIC.rpartition("/")[0]
+                                                  + "/label_info")])
+
+
+def evaluation_command(values: dict[str, str]) -> list[str]:
+    """The ``ssd-ros`` arguments evaluate_bag.launch.py runs against its already running detector."""
+    if not values.get("bag"):
+        raise ValueError("bag is required, e.g. bag:=run_07")
+    if not values.get("gt") and not values.get("gt_topic"):
+        raise ValueError("give the ground truth: gt:=labels.json (COCO, VOC or YOLO) or gt_topic:=/labels")
+    command = ["eval", "--bag", values["bag"], "--image-topic", values["image_topic"], "--online", "--running-node",
+               "--detections-topic", EVALUATION_DETECTIONS_TOPIC, "--report", values["report"]]
+    for argument, option in (("gt", "--gt"), ("gt_topic", "--gt-topic"), ("rate", "--rate"),
+                             ("record_bag", "--record-bag"), ("min_map", "--min-map")):
+        if values.get(argument):
+            command += [option, values[argument]]
+    if values.get("match", "auto") != "auto":
+        command += ["--match", values["match"]]
+    return command

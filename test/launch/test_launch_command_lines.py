@@ -82,3 +82,32 @@ def test_launch_node_command_line_produces_detections(launch_file, shared_dir, g
         assert received[0].header.frame_id == "launch_test"
     finally:
         assert interrupt_and_wait(process) == 0, log.read_text()
+
+
+def test_evaluate_bag_command_lines_replay_a_bag_into_the_node_and_write_the_report(tmp_path):
+    """evaluate_bag.launch.py's two processes, started for real: the detector, then ssd-ros eval against it."""
+    import json
+
+    synth = pytest.importorskip("ssd_ros_training.synth", reason="the training package writes the synthetic dataset")
+    from ssd_ros.cli import main as ssd_ros_cli
+
+    dataset, bag = tmp_path / "voc", tmp_path / "bag"
+    synth.write_voc_dataset(dataset, images=8, seed=21)
+    assert ssd_ros_cli(["bag", "from-dataset", "--data", str(dataset), "--out", str(bag)]) == 0
+    values = {arg.name: arg.default for arg in launch_support.evaluate_bag_arguments()}
+    values.update(bag=str(bag), gt_topic="/ground_truth/detections", report=str(tmp_path / "report"), rate="10")
+    setup = launch_support.evaluation_node_setup(values)
+    node_log = tmp_path / "node.log"
+    node = subprocess.Popen([*detector_executable(), *launch_support.detector_command_line(setup)],
+                            stdout=node_log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        script = shutil.which("ssd-ros")
+        evaluation = [script] if script else [sys.executable, "-m", "ssd_ros.cli"]
+        result = subprocess.run([*evaluation, *launch_support.evaluation_command(values)], capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\nnode:\n{node_log.read_text()}"
+    finally:
+        assert interrupt_and_wait(node) == 0, node_log.read_text()
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["frames"]["read"] == 8 and report["frames"]["evaluated"] == 8, report["frames"]
+    assert report["metrics"]["map_50"] > 0.5, report["metrics"]

@@ -124,3 +124,35 @@ def test_jetson_launch_detects_on_the_usb_camera():
     # The first start may build the TensorRT engine (minutes on an Orin Nano) before the first answer.
     result = answered(None, "/detections", timeout=900.0)
     assert result.header.frame_id == "camera_optical_frame"
+
+
+@pytest.fixture
+def evaluation_bag(tmp_path) -> Path:
+    synth = pytest.importorskip("ssd_ros_training.synth", reason="the training package writes the synthetic dataset")
+    from ssd_ros.cli import main as ssd_ros_cli
+
+    synth.write_voc_dataset(tmp_path / "voc", images=8, seed=21)
+    assert ssd_ros_cli(["bag", "from-dataset", "--data", str(tmp_path / "voc"), "--out", str(tmp_path / "bag")]) == 0
+    return tmp_path / "bag"
+
+
+@launch_pytest.fixture
+def evaluate_bag_launch(evaluation_bag):
+    return launch.LaunchDescription([
+        included("evaluate_bag.launch.py", bag=str(evaluation_bag), gt_topic="/ground_truth/detections",
+                 report=str(evaluation_bag.parent / "report"), rate="10"),
+        launch_pytest.actions.ReadyToTest(),
+    ])
+
+
+@pytest.mark.launch(fixture=evaluate_bag_launch)
+def test_evaluate_bag_launch_writes_the_report(evaluation_bag):
+    import json
+
+    report = evaluation_bag.parent / "report" / "report.json"
+    deadline = time.monotonic() + 300
+    while not report.is_file() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    yield
+    frames = json.loads(report.read_text())["frames"]
+    assert frames["read"] == frames["evaluated"] == 8, frames

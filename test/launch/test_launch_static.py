@@ -23,17 +23,14 @@ ARGUMENT_TABLES = {
     "detect.launch.py": launch_support.detector_arguments,
     "multi_camera.launch.py": launch_support.multi_camera_arguments,
     "jetson.launch.py": launch_support.jetson_arguments,
+    "evaluate_bag.launch.py": launch_support.evaluate_bag_arguments,
 }
 # Parameters rclpy declares on every node.
 BUILTIN_PARAMETERS = {"use_sim_time": bool}
 
 
 def test_every_launch_file_is_covered_here():
-    assert {path.name for path in LAUNCH_FILES} == set(ARGUMENT_TABLES) | _evaluate_bag()
-
-
-def _evaluate_bag() -> set[str]:
-    return {"evaluate_bag.launch.py"} if (REPO_ROOT / "launch" / "evaluate_bag.launch.py").exists() else set()
+    assert {path.name for path in LAUNCH_FILES} == set(ARGUMENT_TABLES)
 
 
 @pytest.mark.parametrize("launch_file", LAUNCH_FILES, ids=lambda path: path.name)
@@ -52,7 +49,7 @@ def test_every_argument_is_described_and_its_default_is_a_valid_choice(table):
     assert len({arg.name for arg in arguments}) == len(arguments), "duplicate argument names"
     for arg in arguments:
         assert len(arg.description) > 15, arg.name
-        if arg.choices is not None:
+        if arg.choices is not None and arg.default is not None:
             assert arg.default in arg.choices, arg.name
 
 
@@ -106,3 +103,21 @@ def test_files_the_launch_files_use_are_installed_by_setup_py():
         params_file = Path({arg.name: arg.default for arg in table()}["params_file"])
         assert params_file.is_file() and params_file.parent.name == "config"
     assert (REPO_ROOT / "resource" / "ssd_ros").is_file()
+
+
+def test_evaluate_bag_feeds_the_replayed_topic_to_the_node_and_reads_its_answers():
+    values = {arg.name: arg.default for arg in launch_support.evaluate_bag_arguments()}
+    values.update(bag="run_07", gt="labels.json", image_topic="/front/image_raw/compressed",
+                  image_transport="compressed", min_map="0.5")
+    setup = launch_support.evaluation_node_setup(values)
+    assert ("image", "/front/image_raw") in setup.remappings  # the node appends /compressed itself
+    assert ("detections", launch_support.EVALUATION_DETECTIONS_TOPIC) in setup.remappings
+    assert setup.params_file.name == "eval.yaml" and setup.parameters["image_transport"] == "compressed"
+    command = launch_support.evaluation_command(values)
+    assert command[:2] == ["eval", "--bag"] and "--running-node" in command
+    assert command[command.index("--detections-topic") + 1] == launch_support.EVALUATION_DETECTIONS_TOPIC
+    assert command[command.index("--min-map") + 1] == "0.5" and "--match" not in command
+    with pytest.raises(ValueError, match="ground truth"):
+        launch_support.evaluation_command({**values, "gt": ""})
+    with pytest.raises(ValueError, match="bag is required"):
+        launch_support.evaluation_command({**values, "bag": None})
