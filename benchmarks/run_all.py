@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_core.py", "bench_node.py"]
+BENCHMARKS = ["bench_core.py", "bench_node.py", "bench_eval.py"]
 
 
 def main() -> int:
