@@ -21,6 +21,8 @@ import json
 import sys
 from pathlib import Path
 
+SCORE_THRESHOLD, MAX_DETECTIONS = 0.01, 100  # low threshold: the whole precision-recall curve is scored
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("eval", help="measure mAP on a labelled dataset or a bag",
@@ -30,47 +32,70 @@ def add_parser(subparsers) -> None:
     model = parser.add_argument_group("model")
     model.add_argument("--model", type=Path, default=None, help="ONNX model (default: the embedded default model)")
     model.add_argument("--model-config", type=Path, help="YAML sidecar for third-party models")
-    model.add_argument("--backend", default="onnxruntime")
-    model.add_argument("--score-threshold", type=float, default=0.01)
-    model.add_argument("--max-detections", type=int, default=100)
+    detector_only = [
+        model.add_argument("--backend", default="onnxruntime", help="not in recorded mode"),
+        model.add_argument("--score-threshold", type=float, help=f"default {SCORE_THRESHOLD}; not in recorded mode"),
+        model.add_argument("--max-detections", type=int, help=f"default {MAX_DETECTIONS}; not in recorded mode")]
 
     data = parser.add_argument_group("labelled dataset")
     data.add_argument("--data", type=Path, help="dataset folder (or COCO .json)")
-    data.add_argument("--format", default="auto", choices=["auto", "voc", "coco", "yolo"])
-    data.add_argument("--split", default=None, help="dataset split, e.g. test (default: every image)")
+    data_only = [data.add_argument("--format", default="auto", choices=["auto", "voc", "coco", "yolo"]),
+                 data.add_argument("--split", default=None, help="dataset split, e.g. test (default: every image)")]
 
     bag = parser.add_argument_group("bag")
     bag.add_argument("--bag", type=Path, help="rosbag2 folder (sqlite3 or mcap), .mcap/.db3 file or ROS 1 .bag")
-    bag.add_argument("--image-topic", help="sensor_msgs/Image or CompressedImage topic in the bag")
-    bag.add_argument("--gt", type=Path, help="ground truth files: COCO JSON, VOC folder or YOLO folder")
-    bag.add_argument("--gt-format", default="auto", choices=["auto", "voc", "coco", "yolo"])
-    bag.add_argument("--gt-split", default=None, help="split of the --gt dataset")
-    bag.add_argument("--gt-topic", help="ground truth as a vision_msgs/Detection2DArray topic in the bag")
-    bag.add_argument("--match", choices=["stamp", "index"], default=None,
-                     help="pair ground truth with frames by header stamp or by position (default: stamp for "
-                          "--gt-topic, index for --gt; stamp with --gt reads the timestamp in each image's name)")
-    bag.add_argument("--stamp-tolerance-ms", type=float, default=1.0)
-    bag.add_argument("--detections-topic",
-                     help="recorded mode: score this Detection2DArray topic of the bag; with --online: the topic "
-                          "the node publishes on (default /ssd_eval/detections)")
-    bag.add_argument("--report", type=Path, help="folder for report.json, report.md and plots")
+    bag_only = [
+        bag.add_argument("--image-topic", help="sensor_msgs/Image or CompressedImage topic in the bag"),
+        bag.add_argument("--gt", type=Path, help="ground truth files: COCO JSON, VOC folder or YOLO folder"),
+        bag.add_argument("--gt-format", default="auto", choices=["auto", "voc", "coco", "yolo"]),
+        bag.add_argument("--gt-split", default=None, help="split of the --gt dataset"),
+        bag.add_argument("--gt-topic", help="ground truth as a vision_msgs/Detection2DArray topic in the bag"),
+        bag.add_argument("--match", choices=["stamp", "index"], default=None,
+                         help="pair ground truth with frames by header stamp or by position (default: stamp for "
+                              "--gt-topic, index for --gt; stamp with --gt reads the timestamp in each image's name)"),
+        bag.add_argument("--stamp-tolerance-ms", type=float, default=1.0),
+        bag.add_argument("--detections-topic",
+                         help="recorded mode: score this Detection2DArray topic of the bag; with --online: the topic "
+                              "the node publishes on (default /ssd_eval/detections)"),
+        bag.add_argument("--report", type=Path, help="folder for report.json, report.md and plots"),
+        bag.add_argument("--online", action="store_true", help="publish the frames over DDS to the detector node")]
 
     online = parser.add_argument_group("online mode")
-    online.add_argument("--online", action="store_true", help="publish the frames over DDS to the detector node")
-    online.add_argument("--rate", type=float, default=None, help="publish rate in Hz (default: as recorded)")
-    online.add_argument("--running-node", action="store_true",
-                        help="use a node that is already running instead of starting one")
-    online.add_argument("--publish-topic", help="where to publish the frames (default: the bag's image topic)")
-    online.add_argument("--node-name", default="ssd_eval_detector")
-    online.add_argument("--warmup-frames", type=int, default=2)
-    online.add_argument("--drain-seconds", type=float, default=3.0, help="wait for late outputs after the last frame")
-    online.add_argument("--ready-timeout", type=float, default=120.0, help="seconds to wait for the node")
-    online.add_argument("--record-bag", type=Path, help="record the run (frames, outputs, ground truth) into a bag")
-    online.add_argument("--record-storage", choices=["sqlite3", "mcap"], default="sqlite3")
+    online_only = [
+        online.add_argument("--rate", type=float, default=None, help="publish rate in Hz (default: as recorded)"),
+        online.add_argument("--running-node", action="store_true",
+                            help="use a node that is already running instead of starting one"),
+        online.add_argument("--publish-topic", help="where to publish the frames (default: the bag's image topic)"),
+        online.add_argument("--node-name", default="ssd_eval_detector"),
+        online.add_argument("--warmup-frames", type=int, default=2),
+        online.add_argument("--drain-seconds", type=float, default=3.0,
+                            help="wait for late outputs after the last frame"),
+        online.add_argument("--ready-timeout", type=float, default=120.0, help="seconds to wait for the node"),
+        online.add_argument("--record-bag", type=Path,
+                            help="record the run (frames, outputs, ground truth) into a bag"),
+        online.add_argument("--record-storage", choices=["sqlite3", "mcap"], default="sqlite3")]
 
     parser.add_argument("--min-map", type=float, default=None, help="exit 1 if mAP@0.5 is below this")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(func=run)
+    # options that mean something only in some uses: given elsewhere they are an error, never ignored
+    parser.set_defaults(func=run, only_with={
+        "--data": _options(data_only), "--bag": _options(bag_only), "--online": _options(online_only),
+        "a detector run here (not recorded mode, not --running-node)": _options(detector_only)})
+
+
+def _options(actions) -> tuple[tuple[str, str, object], ...]:
+    return tuple((action.option_strings[0], action.dest, action.default) for action in actions)
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    in_use = {"--data": args.data is not None, "--bag": args.bag is not None, "--online": args.online,
+              "a detector run here (not recorded mode, not --running-node)":
+                  args.data is not None or (args.online and not args.running_node) or
+                  (not args.online and not args.detections_topic)}
+    for needs, options in args.only_with.items():
+        given = [option for option, dest, default in options if getattr(args, dest) != default]
+        if given and not in_use[needs]:
+            raise UsageError(f"{', '.join(given)} only apply with {needs}")
 
 
 class UsageError(ValueError):
@@ -88,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if (args.data is None) == (args.bag is None):
             raise UsageError("give either --data DIR (a labelled dataset) or --bag BAG (a recording)")
+        _check_options(args)
         map_50 = run_dataset(args) if args.data is not None else run_bag(args)
     except (UsageError, ModelLoadError, DatasetError, BagError, GroundTruthError, MessageTypesError,
             NodeError) as error:
@@ -108,7 +134,15 @@ def _model_path(args: argparse.Namespace) -> Path:
 def _postprocess(args: argparse.Namespace):
     from ssd_ros.core import PostprocessConfig
 
-    return PostprocessConfig(score_threshold=args.score_threshold, max_detections=args.max_detections)
+    return PostprocessConfig(score_threshold=_score_threshold(args), max_detections=_max_detections(args))
+
+
+def _score_threshold(args: argparse.Namespace) -> float:
+    return SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold
+
+
+def _max_detections(args: argparse.Namespace) -> int:
+    return MAX_DETECTIONS if args.max_detections is None else args.max_detections
 
 
 def _print_metrics(title: str, metrics) -> None:
@@ -191,7 +225,7 @@ def _mode(args: argparse.Namespace, mode: str, request):
         def run_mode(given: ModeInput):
             return run_offline(given.bag, args.image_topic, given.wanted, detector, post)
 
-        context = {"model": str(model), "backend": args.backend, "score_threshold": args.score_threshold}
+        context = {"model": str(model), "backend": args.backend, "score_threshold": post.score_threshold}
         return run_mode, _model_classes(detector.spec), context
 
     known_model = args.model is not None or (mode == "online" and not args.running_node)
@@ -217,7 +251,7 @@ def _mode(args: argparse.Namespace, mode: str, request):
         detections_topic=args.detections_topic or OnlineSettings.detections_topic,
         publish_topic=args.publish_topic, rate_hz=args.rate, start_node=not args.running_node,
         model=args.model, model_config=args.model_config, backend=args.backend,
-        score_threshold=args.score_threshold, max_detections=args.max_detections, node_name=args.node_name,
+        score_threshold=_score_threshold(args), max_detections=_max_detections(args), node_name=args.node_name,
         node_log=(args.report / "node.log") if args.report is not None else None,
         warmup_frames=args.warmup_frames, drain_s=args.drain_seconds, ready_timeout_s=args.ready_timeout,
         record_bag=args.record_bag, record_storage=args.record_storage)
@@ -227,5 +261,5 @@ def _mode(args: argparse.Namespace, mode: str, request):
                           given.truth_classes, labels)
 
     context = {"model": str(_model_path(args)) if known_model else "(the running node's)",
-               "score_threshold": args.score_threshold if settings.start_node else "(the running node's)"}
+               "score_threshold": settings.score_threshold if settings.start_node else "(the running node's)"}
     return run_mode, model_classes, context

@@ -193,3 +193,16 @@ def test_min_map_gate_exits_1_with_the_report_written(dataset_bag, tmp_path, cap
 def test_bag_from_dataset_refuses_to_overwrite(dataset_bag, synthetic_dataset, capsys):
     assert run_cli(["bag", "from-dataset", "--data", synthetic_dataset, "--out", dataset_bag()]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, complaint", [
+    (["--rate", "5"], "--rate only apply with --online"),
+    (["--record-bag", "out"], "--record-bag only apply with --online"),
+    (["--split", "test"], "--split only apply with --data"),
+    (["--detections-topic", "/ssd/detections", "--score-threshold", "0.3"],
+     "--score-threshold only apply with a detector run here"),
+])
+def test_options_that_do_not_apply_are_errors_not_ignored(dataset_bag, capsys, extra, complaint):
+    error = eval_error(capsys, "--bag", dataset_bag(), "--image-topic", IMAGE_TOPIC, "--gt-topic", TRUTH_TOPIC, *extra)
+    assert complaint in error
+    assert "--gt-topic only apply with --bag" in eval_error(capsys, "--data", "somewhere", "--gt-topic", TRUTH_TOPIC)

@@ -75,3 +75,24 @@ def test_stamps_from_image_names(name, stamp):
 def test_a_name_without_a_stamp_says_how_to_name_frames():
     with pytest.raises(GroundTruthError, match=r"no timestamp at the end of its name.*--match index"):
         stamp_from_name("IMG_0001a")
+
+
+def test_numeric_ground_truth_class_ids_are_named_by_the_sibling_label_info(tmp_path):
+    from ssd_ros.eval.bag_reader import Bag
+    from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY, LABEL_INFO
+    from ssd_ros.eval.bag_writer import BagWriter
+    from ssd_ros.eval.detection_messages import detection_array, label_info
+    from ssd_ros.eval.ground_truth import truth_from_topic
+
+    with BagWriter(tmp_path / "bag") as writer:
+        writer.write("/labels/label_info", LABEL_INFO, 1, label_info(writer.store, 1, "", ["cat", "dog", "bird"]))
+        writer.write("/labels/detections", DETECTION_2D_ARRAY, 5, detection_array(
+            writer.store, 5, "cam", np.array([[0, 0, 10, 10], [5, 5, 20, 30]]), ["1", "0"],
+            difficult=np.array([False, True])))
+    with Bag(tmp_path / "bag") as bag:
+        truth = truth_from_topic(bag, "/labels/detections")
+    assert truth.class_names == ("cat", "dog", "bird")
+    (only,) = truth.records
+    assert only.names == ("dog", "cat") and only.key == 5 and only.frame_id == "cam"
+    assert only.difficult.tolist() == [False, True]
+    assert only.boxes.tolist() == [[0, 0, 10, 10], [5, 5, 20, 30]]
