@@ -25,7 +25,6 @@ Contract of ``run_online(bag, image_topic, frames, wanted, settings, truth_of_fr
 from __future__ import annotations
 
 import contextlib
-import itertools
 import struct
 import subprocess
 import sys
@@ -240,39 +239,44 @@ class _Published:
     last_ns: int
 
 
-def _replay_frames(bag: Bag, image_topic: str, frames: list[FrameKey], settings: OnlineSettings, replay: _Replay,
-                   node_process: subprocess.Popen | None, recorder: BagWriter | None) -> _Published:
-    readable = [frame for frame in frames if frame.error is None]
-    published = _Published({}, {}, set(), {}, 0, 0)
-    messages = (m for m in bag.messages(image_topic) if frames[m.index].error is None)
-    first = next(messages, None)
-    if first is None:
-        return published
-    cdr = bag.to_cdr(first)
-    for _ in range(settings.warmup_frames):  # the first inferences of a fresh node are slow: not scored
+def _warm_up(replay: _Replay, cdr: bytes, published: _Published, settings: OnlineSettings,
+             node_process: subprocess.Popen | None) -> None:
+    """A fresh node's first inferences are slow: send copies of the first frame, wait for them, don't score them."""
+    for _ in range(settings.warmup_frames):
         stamp = time.time_ns()
         published.warmup_stamps.add(stamp)
         replay.publisher.publish(restamp(cdr, stamp))
         _wait(lambda: len(replay.outputs) >= len(published.warmup_stamps), 10.0, node_process, settings)
     replay.outputs.clear()
-    start_log = readable[0].log_ns
-    started = time.monotonic()
+
+
+def _replay_frames(bag: Bag, image_topic: str, frames: list[FrameKey], settings: OnlineSettings, replay: _Replay,
+                   node_process: subprocess.Popen | None, recorder: BagWriter | None) -> _Published:
+    published = _Published({}, {}, set(), {}, 0, 0)
+    readable = (m for m in bag.messages(image_topic) if frames[m.index].error is None)
+    schedule: tuple[float, int, int] | None = None  # start time, first log time, first position
     last_stamp = 0
-    with progress_bar(len(readable), "publishing frames") as bar:
-        for position, message in enumerate(itertools.chain([first], messages)):
+    with progress_bar(sum(f.error is None for f in frames), "publishing frames") as bar:
+        for position, message in enumerate(readable):
+            bar.update()
             try:
                 decode_frame(bag.decode(message), message.msgtype)
             except UnreadableMessage as error:
                 published.unreadable[message.index] = str(error)
-                bar.update()
                 continue
-            offset = (message.log_ns - start_log) / 1e9 if settings.rate_hz is None else position / settings.rate_hz
+            cdr = bag.to_cdr(message)
+            if schedule is None:
+                _warm_up(replay, cdr, published, settings, node_process)
+                schedule = (time.monotonic(), message.log_ns, position)
+            started, first_log, first_position = schedule
+            offset = ((message.log_ns - first_log) / 1e9 if settings.rate_hz is None
+                      else (position - first_position) / settings.rate_hz)
             delay = started + offset - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             _check_alive(node_process, settings)
             stamp = last_stamp = max(time.time_ns(), last_stamp + 1)
-            data = restamp(bag.to_cdr(message), stamp)
+            data = restamp(cdr, stamp)
             replay.publisher.publish(data)
             published.stamps[stamp] = message.index
             published.frame_stamp[message.index] = stamp
@@ -280,10 +284,8 @@ def _replay_frames(bag: Bag, image_topic: str, frames: list[FrameKey], settings:
             published.last_ns = stamp
             if recorder is not None:
                 recorder.write(image_topic, message.msgtype, stamp, data)
-            bar.update()
-    expected = len(published.stamps)
     deadline = time.monotonic() + settings.drain_s
-    while time.monotonic() < deadline and len(replay.outputs) < expected:
+    while time.monotonic() < deadline and len(replay.outputs) < len(published.stamps):
         time.sleep(0.02)
     return published
 

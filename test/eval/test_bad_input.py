@@ -1,52 +1,17 @@
 """Bad input: a clear error (exit code 2, the problem and the fix named) or a counted warning in the report."""
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import pytest
-from eval_helpers import IMAGE_TOPIC, TRUTH_TOPIC, assert_frames_accounted, eval_report, run_cli
-
-from ssd_ros.eval.bag_types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE
-from ssd_ros.eval.bag_writer import BagWriter
-from ssd_ros.eval.detection_messages import detection_array
-from ssd_ros.synthetic import render_scene
-
-START_NS = 1_700_000_000_000_000_000
-PERIOD_NS = 100_000_000
-
-
-def stamp_of(index: int) -> int:
-    return START_NS + index * PERIOD_NS
-
-
-def header(store, stamp: int, frame_id: str = "camera"):
-    return store.types["std_msgs/msg/Header"](
-        stamp=store.types["builtin_interfaces/msg/Time"](sec=stamp // 10**9, nanosec=stamp % 10**9), frame_id=frame_id)
-
-
-def scene_bag(path, frames: int = 6, compressed: bool = False, rename: dict[str, str] | None = None,
-              truth_frame_id: str = "camera"):
-    """Synthetic frames and their ground truth topic; ``rename`` changes class names in the ground truth."""
-    rng = np.random.default_rng(5)
-    rename = rename or {}
-    with BagWriter(path, "sqlite3") as writer:
-        store = writer.store
-        for index in range(frames):
-            image, objects = render_scene(rng, 320, 240)
-            stamp = stamp_of(index)
-            if compressed:
-                data = cv2.imencode(".jpg", image[:, :, ::-1])[1].reshape(-1)
-                writer.write(IMAGE_TOPIC + "/compressed", COMPRESSED_IMAGE, stamp, store.types[COMPRESSED_IMAGE](
-                    header=header(store, stamp), format="jpeg", data=data))
-            else:
-                writer.write(IMAGE_TOPIC, IMAGE, stamp, store.types[IMAGE](
-                    header=header(store, stamp), height=240, width=320, encoding="rgb8", is_bigendian=0, step=960,
-                    data=image.reshape(-1)))
-            boxes = np.array([o[1:] for o in objects], np.float64).reshape(-1, 4)
-            names = [rename.get(o[0], o[0]) for o in objects]
-            writer.write(TRUTH_TOPIC, DETECTION_2D_ARRAY, stamp,
-                         detection_array(store, stamp, truth_frame_id, boxes, names))
-    return path
+from eval_helpers import (
+    IMAGE_TOPIC,
+    TRUTH_TOPIC,
+    assert_frames_accounted,
+    corrupt_frames,
+    eval_report,
+    run_cli,
+    scene_bag,
+    stamp_of,
+)
 
 
 def eval_error(capsys, *args) -> str:
@@ -76,7 +41,7 @@ def test_missing_bag_and_missing_ground_truth_are_usage_errors(tmp_path, capsys)
 def test_bag_with_no_frames(tmp_path, capsys):
     from rosbags.rosbag2 import Writer
 
-    from ssd_ros.eval.bag_types import bag_typestore
+    from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY, IMAGE, bag_typestore
 
     bag = tmp_path / "empty"
     with Writer(bag, version=9) as writer:  # the camera topic was recorded, but no frame arrived
@@ -127,29 +92,8 @@ def test_ground_truth_without_some_frames_and_frames_without_ground_truth_are_co
 @pytest.mark.parametrize("compressed", [False, True])
 def test_corrupt_frames_are_counted_as_unreadable(tmp_path, compressed):
     """A truncated Image (or a corrupt JPEG) and a message that is not even valid CDR, among good frames."""
-    from ssd_ros.eval.bag_types import bag_typestore
-
-    source = scene_bag(tmp_path / "source", frames=6, compressed=compressed)
-    broken = tmp_path / "broken"
-    topic = IMAGE_TOPIC + ("/compressed" if compressed else "")
-    store = bag_typestore()
-    from ssd_ros.eval.bag_reader import Bag
-
-    with Bag(source) as reader, BagWriter(broken) as writer:
-        for name in (topic, TRUTH_TOPIC):
-            for message in reader.messages(name):
-                raw = bytes(message.raw)
-                if name == topic and message.index == 2:
-                    msg = reader.decode(message)
-                    if compressed:
-                        msg.data = msg.data[: len(msg.data) // 3].copy()  # a JPEG cut short
-                        msg.data[:2] = 0  # ... and without its start marker
-                    else:
-                        msg.data = msg.data[:1000]  # a truncated Image: rows missing
-                    raw = bytes(store.serialize_cdr(msg, message.msgtype))
-                if name == topic and message.index == 4:
-                    raw = raw[:30]  # not even valid CDR
-                writer.write(name, message.msgtype, message.log_ns, raw)
+    broken, topic = corrupt_frames(scene_bag(tmp_path / "source", frames=6, compressed=compressed), tmp_path / "broken",
+                                   compressed)
     code, report = eval_report(tmp_path / "report", "--bag", broken, "--image-topic", topic, "--gt-topic",
                                TRUTH_TOPIC)
     assert code == 0

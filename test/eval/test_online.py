@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from eval_helpers import COMPRESSED_TOPIC, IMAGE_TOPIC, TRUTH_TOPIC, assert_frames_accounted, eval_report, run_cli
+from eval_helpers import (
+    COMPRESSED_TOPIC,
+    IMAGE_TOPIC,
+    TRUTH_TOPIC,
+    assert_frames_accounted,
+    corrupt_frames,
+    eval_report,
+    run_cli,
+    scene_bag,
+)
 
 from ssd_ros.datasets import load_dataset
 from ssd_ros.eval.dataset import evaluate_on_dataset
@@ -98,6 +107,17 @@ def test_online_against_an_already_running_node_with_compressed_frames_and_numer
     assert report["online"]["node"] == "running" and report["online"]["class_ids_from"] == "node label_info"
     assert report["detections"]["of_classes_not_in_ground_truth"] == {}  # numeric ids all mapped to names
     assert_matches_direct_evaluation(report, synthetic_dataset, detector, postprocess, direct_metrics)
+
+
+def test_corrupt_frames_are_not_published_and_counted_as_unreadable(tmp_path):
+    broken, topic = corrupt_frames(scene_bag(tmp_path / "source", frames=6), tmp_path / "broken", compressed=False)
+    code, report = eval_report(tmp_path / "report", "--bag", broken, "--image-topic", topic, "--gt-topic",
+                               TRUTH_TOPIC, "--online", "--rate", "20")
+    assert code == 0, report
+    assert report["frames"]["unreadable"] == 2 and report["frames"]["read"] == 6
+    assert report["online"]["frames_published"] == 4
+    assert {e["frame"] for e in report["unreadable_examples"]} == {2, 4}
+    assert_frames_accounted(report)
 
 
 def test_no_running_node_is_a_clear_error(dataset_bag, tmp_path, capsys):
