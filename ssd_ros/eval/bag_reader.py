@@ -18,6 +18,7 @@ Times are nanoseconds; ``stamp_ns`` is the message header stamp, ``log_ns`` the 
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,10 +169,23 @@ class Bag:
             raise UnreadableMessage(f"cannot deserialize {message.msgtype}: {error}") from None
 
     def to_cdr(self, message: BagMessage) -> bytes:
-        """The message as ROS 2 CDR bytes (ROS 1 messages are converted), e.g. to publish it."""
-        if self.is_ros1:
-            return bytes(self._reader.typestore.ros1_to_cdr(message.raw, message.msgtype))
-        return bytes(message.raw)
+        """A camera message as ROS 2 CDR bytes, e.g. to publish it.
+
+        ROS 1 messages are rebuilt field by field as their ROS 2 type (the ROS 1 header's ``seq`` has no
+        place in ROS 2); UnreadableMessage when that is not possible.
+        """
+        if not self.is_ros1:
+            return bytes(message.raw)
+        msg = self.decode(message)
+        store = bag_typestore()
+        if message.msgtype not in CAMERA_TYPES:
+            raise UnreadableMessage(f"only camera messages are converted from ROS 1, not {message.msgtype}")
+        stamp = store.types["builtin_interfaces/msg/Time"](sec=msg.header.stamp.sec, nanosec=msg.header.stamp.nanosec)
+        header = store.types["std_msgs/msg/Header"](stamp=stamp, frame_id=msg.header.frame_id)
+        ros2_type = store.types[message.msgtype]
+        values = {field.name: header if field.name == "header" else getattr(msg, field.name)
+                  for field in dataclasses.fields(ros2_type)}
+        return bytes(store.serialize_cdr(ros2_type(**values), message.msgtype))
 
 
 def stamp_ns(header) -> int:

@@ -114,3 +114,15 @@ def test_ros1_bag_written_by_rosbags_evaluates_correctly(scenes, reference, tmp_
     assert code == 0, report
     assert report["source"]["match"] == "index" and report["frames"]["evaluated"] == FRAMES
     assert report["metrics"]["map"] == reference.map and report["metrics"]["map_50"] == reference.map_50
+
+    # what online mode publishes from a ROS 1 bag: the same frame as a ROS 2 message (no header seq)
+    from ssd_ros.eval.bag_reader import Bag
+    from ssd_ros.eval.bag_types import bag_typestore
+
+    with Bag(bag) as reader:
+        message = next(m for m in reader.messages("/camera/image_raw") if m.index == 3)
+        ros2 = bag_typestore().deserialize_cdr(reader.to_cdr(message), "sensor_msgs/msg/Image")
+    stamp = START_NS + 3 * PERIOD_NS
+    assert (ros2.header.stamp.sec, ros2.header.stamp.nanosec, ros2.header.frame_id) == (stamp // 10**9,
+                                                                                        stamp % 10**9, "camera")
+    assert ros2.encoding == "bgr8" and np.array_equal(ros2.data.reshape(240, 320, 3), scenes[3][0][:, :, ::-1])
