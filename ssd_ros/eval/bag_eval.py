@@ -128,15 +128,24 @@ def evaluate_bag(request: BagEvalRequest, run_mode: RunMode, model_labels: tuple
         matching = match_records(frames, truth.records, truth.match, request.tolerance_ns)
         if not matching.outcomes[MATCHED]:
             raise GroundTruthError(explain_no_match(frames, truth, matching, request.tolerance_ns))
+        classes = scored_classes(truth, model_labels)  # before a long run: the error comes at once
         truth_of_frame = {frame: truth.records[record] for frame, record in matching.record_of_frame().items()}
         output = run_mode(ModeInput(bag, frames, truth_of_frame, truth.class_names))
         msgtype = bag.topics[request.image_topic].msgtype
-    return _score(request, msgtype, frames, truth, matching.outcomes, truth_of_frame, output, model_labels)
+    return _score(request, msgtype, frames, truth, matching.outcomes, truth_of_frame, output, classes)
+
+
+def scored_classes(truth: GroundTruth, model_labels: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The ground-truth classes the model knows (all of them when its labels are unknown)."""
+    classes = tuple(name for name in truth.class_names if model_labels is None or name in model_labels)
+    if not classes:
+        raise GroundTruthError(f"the model does not know any ground-truth class {list(truth.class_names)}; its "
+                               f"labels are {list(model_labels or ())}")
+    return classes
 
 
 def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth: GroundTruth, outcomes: Counter,
-           truth_of_frame: dict[int, BoxRecord], output: ModeOutput,
-           model_labels: tuple[str, ...] | None) -> BagEvaluation:
+           truth_of_frame: dict[int, BoxRecord], output: ModeOutput, classes: tuple[str, ...]) -> BagEvaluation:
     outcomes = Counter(outcomes)
     warnings = list(output.warnings)
     unreadable = {frame.index: frame.error for frame in frames if frame.error is not None}
@@ -159,10 +168,6 @@ def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth:
         raise GroundTruthError(f"no frame with ground truth could be evaluated: {len(truth_of_frame)} frames had "
                                f"ground truth, {dict(outcomes)}; {len(unreadable)} frames unreadable")
 
-    classes = tuple(name for name in truth.class_names if model_labels is None or name in model_labels)
-    if not classes:
-        raise GroundTruthError(f"the model does not know any ground-truth class {list(truth.class_names)}; its "
-                               f"labels are {list(model_labels or ())}")
     class_index = {name: position for position, name in enumerate(classes)}
     unknown_truth, other_detections = Counter(), Counter()
     truths, found, with_output = [], [], []
