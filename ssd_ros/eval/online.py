@@ -28,9 +28,10 @@ import contextlib
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +189,8 @@ def run_online(bag: Bag, image_topic: str, frames: list[FrameKey], wanted: set[i
     node_topic = publish_topic.removesuffix("/compressed") if compressed else publish_topic
     if compressed and settings.start_node and not publish_topic.endswith("/compressed"):
         publish_topic = f"{publish_topic}/compressed"  # where a node with image_transport:=compressed listens
+    if settings.start_node and settings.node_log is None:
+        settings = replace(settings, node_log=Path(tempfile.mkdtemp(prefix="ssd_eval_")) / "node.log")
     recorder = BagWriter(settings.record_bag, settings.record_storage) if settings.record_bag else None
     try:
         published, replay = _run_node_and_replay(bag, image_topic, frames, settings, publish_topic, node_topic,
@@ -209,8 +212,8 @@ def _run_node_and_replay(bag: Bag, image_topic: str, frames: list[FrameKey], set
     replay = _Replay(publish_topic, compressed, settings.detections_topic)
     try:
         if settings.start_node:
-            log_path = settings.node_log or Path("ssd_eval_node.log")
-            log = log_path.open("w")
+            assert settings.node_log is not None  # run_online chose one
+            log = settings.node_log.open("w")
             node_process = subprocess.Popen(node_command(settings, node_topic, compressed), stdout=log,
                                             stderr=subprocess.STDOUT)
         if not _wait(replay.connected, settings.ready_timeout_s, node_process, settings):
@@ -321,6 +324,7 @@ def _collect(published: _Published, replay: _Replay, wanted: set[int], settings:
     result.latencies_ms = latencies
     result.report = {
         "node": "started" if settings.start_node else "running",
+        "node_log": str(settings.node_log) if settings.start_node else None,
         "publish_topic": publish_topic, "detections_topic": settings.detections_topic, "image_type": msgtype,
         "frames_published": published_count,
         "frames_with_output": len(result.outputs),
@@ -355,8 +359,11 @@ def _record_outputs_truth_and_labels(recorder: BagWriter, settings: OnlineSettin
                                      replay: _Replay, truth_of_frame: dict[int, BoxRecord],
                                      truth_classes: tuple[str, ...], frames: list[FrameKey]) -> None:
     """Complete the recording (frames are in already): outputs as received, LabelInfos, re-stamped truth."""
+    store = bag_typestore()
     for receipt_ns, raw in replay.outputs:
-        recorder.write(settings.detections_topic, DETECTION_2D_ARRAY, receipt_ns, raw)
+        header = store.deserialize_cdr(raw, DETECTION_2D_ARRAY).header
+        if header.stamp.sec * 1_000_000_000 + header.stamp.nanosec not in published.warmup_stamps:
+            recorder.write(settings.detections_topic, DETECTION_2D_ARRAY, receipt_ns, raw)
     if replay.label_info_raw is not None:
         recorder.write(sibling_topic(settings.detections_topic, "label_info"), LABEL_INFO, published.first_ns,
                        replay.label_info_raw, latched=True)
