@@ -6,58 +6,69 @@ Contract: ``run_offline(bag, topic, wanted, detector, post)`` decodes every fram
 The report section gives the loop's frames per second (reading + decoding + detection) beside
 the detector's own share of it. Detections keep the model's label names.
 
-Speed: frames are read in this thread (sqlite3 handles stay in their thread) and decoded by one
-worker thread a few frames ahead, so JPEG decoding overlaps inference (both release the GIL).
+Speed: raw Images are views of the message (no decoding). CompressedImages are read in this thread
+(sqlite3 handles stay in their thread) and decoded by one worker thread a few frames ahead, so
+JPEG decoding overlaps inference (both release the GIL).
 """
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ssd_ros.core import Detector, PostprocessConfig
 from ssd_ros.eval.bag_reader import Bag, UnreadableMessage, decode_frame
+from ssd_ros.eval.bag_types import COMPRESSED_IMAGE
 from ssd_ros.eval.mode_types import FrameOutput, ModeOutput
 from ssd_ros.eval.progress import progress_bar
 
-PREFETCH = 4  # frames decoded ahead of the detector
+PREFETCH = 4  # compressed frames decoded ahead of the detector
+
+
+def _decoded_frames(bag: Bag, topic: str, wanted: set[int]) -> Iterator[tuple[int, tuple | UnreadableMessage]]:
+    """(frame index, (frame, color) or the reason it is unreadable) for the wanted frames, in order."""
+    def decode(message):
+        try:
+            return decode_frame(bag.decode(message), message.msgtype)
+        except UnreadableMessage as error:
+            return error
+
+    messages = (message for message in bag.messages(topic) if message.index in wanted)
+    if bag.topics[topic].msgtype != COMPRESSED_IMAGE:
+        yield from ((message.index, decode(message)) for message in messages)
+        return
+    pending: deque = deque()
+    with ThreadPoolExecutor(1) as decoder:
+        for message in messages:
+            pending.append((message.index, decoder.submit(decode, message)))
+            if len(pending) > PREFETCH:
+                index, decoding = pending.popleft()
+                yield index, decoding.result()
+        while pending:
+            index, decoding = pending.popleft()
+            yield index, decoding.result()
 
 
 def run_offline(bag: Bag, topic: str, wanted: set[int], detector: Detector, post: PostprocessConfig) -> ModeOutput:
     result = ModeOutput()
     detect_s = 0.0
-
-    def decode(message):
-        return decode_frame(bag.decode(message), message.msgtype)
-
-    def detect(index: int, decoding) -> None:
-        nonlocal detect_s
-        try:
-            frame, color = decoding.result()
-        except UnreadableMessage as error:
-            result.unreadable[index] = str(error)
-            return
-        result.frame_sizes[index] = (frame.shape[1], frame.shape[0])
-        detect_started = time.perf_counter()
-        detections = detector.detect(frame, color, post)
-        detect_s += time.perf_counter() - detect_started
-        result.outputs[index] = FrameOutput(detections.boxes.astype(np.float64), detections.scores.astype(np.float64),
-                                            tuple(detections.label_names))
-
     started = time.perf_counter()
-    pending: deque = deque()
-    with progress_bar(len(wanted), "offline detection") as bar, ThreadPoolExecutor(1) as decoder:
-        for message in bag.messages(topic):
-            if message.index in wanted:
-                pending.append((message.index, decoder.submit(decode, message)))
-            while pending and (len(pending) > PREFETCH or pending[0][1].done()):
-                detect(*pending.popleft())
-                bar.update()
-        while pending:
-            detect(*pending.popleft())
+    with progress_bar(len(wanted), "offline detection") as bar:
+        for index, decoded in _decoded_frames(bag, topic, wanted):
             bar.update()
+            if isinstance(decoded, UnreadableMessage):
+                result.unreadable[index] = str(decoded)
+                continue
+            frame, color = decoded
+            result.frame_sizes[index] = (frame.shape[1], frame.shape[0])
+            detect_started = time.perf_counter()
+            detections = detector.detect(frame, color, post)
+            detect_s += time.perf_counter() - detect_started
+            result.outputs[index] = FrameOutput(detections.boxes.astype(np.float64),
+                                                detections.scores.astype(np.float64), tuple(detections.label_names))
     elapsed = time.perf_counter() - started
     processed = len(result.outputs)
     result.report = {
