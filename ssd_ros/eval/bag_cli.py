@@ -20,7 +20,7 @@ from pathlib import Path
 
 def add_parser(subparsers) -> None:
     bag = subparsers.add_parser("bag", help="make evaluation bags from datasets; summarise bags",
-                                description=__doc__.splitlines()[0])
+                                description="Make evaluation bags from labelled datasets, and summarise bags.")
     commands = bag.add_subparsers(dest="bag_command", required=True, metavar="SUBCOMMAND")
     make = commands.add_parser("from-dataset", help="a labelled dataset as a bag of frames plus ground truth",
                                description="Write a labelled dataset as a bag: frames, ground truth, LabelInfo.")

@@ -26,9 +26,10 @@ SCORE_THRESHOLD, MAX_DETECTIONS = 0.01, 100  # low threshold: the whole precisio
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("eval", help="measure mAP on a labelled dataset or a bag",
-                                   description=__doc__.splitlines()[0],
+                                   description="Measure a detector on a labelled dataset or on a bag (offline, "
+                                               "recorded or online).",
                                    formatter_class=argparse.RawDescriptionHelpFormatter,
-                                   epilog="\n".join(__doc__.splitlines()[2:]))
+                                   epilog="\n".join(__doc__.splitlines()[2:]).replace("``", ""))
     model = parser.add_argument_group("model")
     model.add_argument("--model", type=Path, default=None, help="ONNX model (default: the embedded default model)")
     model.add_argument("--model-config", type=Path, help="YAML sidecar for third-party models")
