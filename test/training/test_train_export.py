@@ -35,10 +35,10 @@ def trained(tmp_path_factory):
     write_voc_dataset(root / "data", images=24, seed=3, val_fraction=0.25, test_fraction=0.0)
     start = root / "start.pth"
     torch.save(random_ssd("ssdlite320", 5, seed=0, width_mult=0.5).state_dict(), start)
-    checkpoint = train(TrainConfig(data=str(root / "data"), out=str(root / "run"), width_mult=0.5, epochs=2,
-                                   batch_size=8, lr=1e-4, val_every=1, workers=0, threads=2, warmup_iterations=2,
-                                   weights=str(start), command=["ssd-ros", "train", "(test)"]))
-    return root, checkpoint
+    result = train(TrainConfig(data=str(root / "data"), out=str(root / "run"), width_mult=0.5, epochs=2,
+                               batch_size=8, lr=1e-4, val_every=1, workers=0, threads=2, warmup_iterations=2,
+                               weights=str(start), command=["ssd-ros", "train", "(test)"]))
+    return root, result.best_checkpoint
 
 
 def test_training_writes_checkpoints_and_a_log(trained):

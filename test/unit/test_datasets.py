@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from dataset_writers import write_coco, write_yolo
 
 from ssd_ros.cli import main as ssd_ros_main
 from ssd_ros.datasets import DatasetError, detect_format, load_dataset, seeded_split
@@ -113,26 +114,15 @@ def test_the_same_scenes_read_the_same_in_voc_coco_and_yolo(tmp_path):
         scenes.append((f"s{index}", 160, 120, [(n, round(x1), round(y1), round(x2), round(y2))
                                                 for n, x1, y1, x2, y2 in objects]))
     write_voc(tmp_path / "voc", scenes)
-    names = sorted({o[0] for _, _, _, objects in scenes for o in objects})
-    coco = {"images": [], "annotations": [], "categories": [{"id": i + 1, "name": n} for i, n in enumerate(names)]}
-    (tmp_path / "yolo" / "labels").mkdir(parents=True)
-    (tmp_path / "yolo" / "classes.txt").write_text("\n".join(names))
-    for number, (image_id, width, height, objects) in enumerate(scenes):
-        write_image(tmp_path / "coco" / f"{image_id}.jpg", width, height)
-        write_image(tmp_path / "yolo" / "images" / f"{image_id}.jpg", width, height)
-        coco["images"].append({"id": number, "file_name": f"{image_id}.jpg", "width": width, "height": height})
-        lines = []
-        for name, x1, y1, x2, y2 in objects:
-            coco["annotations"].append({"id": len(coco["annotations"]), "image_id": number,
-                                        "category_id": names.index(name) + 1, "bbox": [x1, y1, x2 - x1, y2 - y1]})
-            lines.append(f"{names.index(name)} {(x1 + x2) / 2 / width} {(y1 + y2) / 2 / height} "
-                         f"{(x2 - x1) / width} {(y2 - y1) / height}")
-        (tmp_path / "yolo" / "labels" / f"{image_id}.txt").write_text("\n".join(lines))
-    (tmp_path / "coco" / "annotations.json").write_text(json.dumps(coco))
-    voc, coco_set, yolo = (load_dataset(tmp_path / f, "auto") for f in ("voc", "coco", "yolo"))
-    assert voc.class_names == coco_set.class_names == yolo.class_names == tuple(names)
+    voc = load_dataset(tmp_path / "voc", "auto")
+    write_coco(voc, tmp_path / "coco")
+    write_yolo(voc, tmp_path / "yolo")
+    coco, yolo = load_dataset(tmp_path / "coco", "auto"), load_dataset(tmp_path / "yolo", "auto")
+    assert voc.class_names == coco.class_names == yolo.class_names
+    assert (voc.format, coco.format, yolo.format) == ("voc", "coco", "yolo")
     assert sum(len(a.boxes) for a in voc) >= 4
-    for a, b, c in zip(voc, coco_set, yolo, strict=True):
+    for a, b, c in zip(voc, coco, yolo, strict=True):
+        assert a.image_path.name == b.image_path.name == c.image_path.name
         np.testing.assert_array_equal(a.boxes, b.boxes)
         np.testing.assert_allclose(a.boxes, c.boxes, atol=1e-3)
         np.testing.assert_array_equal(a.class_indices, b.class_indices)

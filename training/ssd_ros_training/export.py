@@ -1,10 +1,12 @@
 """Export a trained checkpoint to a self-describing ONNX model the core Detector runs as is.
 
-The graph takes the normalised input [B, 3, S, S] and ends in decoding: ``scores`` [B, N, C]
+The graph takes the normalised input [B, 3, H, W] and ends in decoding: ``scores`` [B, N, C]
 (softmax, class 0 = background) and ``boxes`` [B, N, 4] (x1, y1, x2, y2 in 0..1 of the input), the
-pytorch-ssd / jetson-inference convention. Its ModelSpec (labels, input size, mean/std, arch) and
-provenance (training command, dataset, validation mAP) go into ``metadata_props``. Before the file
-is written for good, onnxruntime must reproduce PyTorch's outputs on real images.
+pytorch-ssd / jetson-inference convention. The priors decoded in the graph come from the
+checkpoint's raw ModelSpec, i.e. the anchors the model was trained with (input size and anchor
+scales included). Its ModelSpec (labels, input size, mean/std, arch) and provenance (training
+command, model config, dataset, validation mAP) go into ``metadata_props``. Before the file is
+written for good, onnxruntime must reproduce PyTorch's outputs on real images.
 """
 from __future__ import annotations
 
@@ -20,20 +22,22 @@ from ssd_ros.core.boxes import MAX_LOG_SCALE
 from ssd_ros.core.priors import prior_boxes
 from ssd_ros.core.spec import ModelSpec, OutputSpec
 from ssd_ros.core.torchvision_ssd import torchvision_spec
-from ssd_ros_training.models import build_model
+from ssd_ros_training.models import ModelConfig, build_model
 
 OPSET = 17
+PROVENANCE_KEY = "ssd_ros.provenance"
 
 
 class DecodedSSD(nn.Module):
     """torchvision SSD backbone + head with softmax and prior decoding inside the graph."""
 
-    def __init__(self, model: nn.Module, spec: ModelSpec) -> None:
+    def __init__(self, model: nn.Module, raw_spec: ModelSpec) -> None:
         super().__init__()
+        assert raw_spec.priors is not None
         self.backbone, self.head = model.backbone, model.head
-        priors = prior_boxes(spec.priors, spec.input.width, spec.input.height)
+        priors = prior_boxes(raw_spec.priors, raw_spec.input.width, raw_spec.input.height)
         self.register_buffer("priors", torch.from_numpy(priors))
-        self.variances = spec.priors.variances
+        self.variances = raw_spec.priors.variances
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         outputs = self.head(list(self.backbone(images).values()))
@@ -46,25 +50,43 @@ class DecodedSSD(nn.Module):
 
 def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
     checkpoint = torch.load(str(path), map_location="cpu", weights_only=True)
-    model = build_model(checkpoint["arch"], len(checkpoint["labels"]), checkpoint.get("width_mult", 1.0))
+    model = build_model(ModelConfig.from_checkpoint(checkpoint), len(checkpoint["labels"]))
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval(), checkpoint
 
 
+def raw_spec_of(checkpoint: dict) -> ModelSpec:
+    """The raw-head ModelSpec the model was trained with (older checkpoints: torchvision's defaults)."""
+    if "model_spec" in checkpoint:
+        return ModelSpec.from_dict(checkpoint["model_spec"], "checkpoint model_spec")
+    return torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
+
+
 def decoded_spec(checkpoint: dict) -> ModelSpec:
-    raw = torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
-    provenance = {key: checkpoint[key] for key in ("command", "dataset", "validation", "epoch", "width_mult")
-                  if key in checkpoint}
-    return replace(raw, output=OutputSpec(convention="decoded", box_format="xyxy", normalized=True,
-                                          score_activation="none"), priors=None, provenance=provenance)
+    provenance = {key: checkpoint[key] for key in ("command", "dataset", "validation", "epoch", "width_mult",
+                                                   "model_config") if key in checkpoint}
+    return replace(raw_spec_of(checkpoint), output=OutputSpec(convention="decoded", box_format="xyxy",
+                                                              normalized=True, score_activation="none"),
+                   priors=None, provenance=provenance)
+
+
+def write_metadata(path: Path, spec: ModelSpec, source: Path | None = None) -> None:
+    """Replace the ssd_ros metadata of the ONNX file at ``path`` by ``spec`` (read from ``source`` or path)."""
+    import onnx
+
+    model = onnx.load(str(source or path))
+    kept = [(p.key, p.value) for p in model.metadata_props if not p.key.startswith("ssd_ros.")]
+    del model.metadata_props[:]
+    for key, value in [*kept, *spec.to_onnx_metadata().items(),
+                       (PROVENANCE_KEY, json.dumps(dict(spec.provenance), sort_keys=True))]:
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
 
 
 def export_onnx(checkpoint_path: Path, out: Path, check_images: list[np.ndarray] | None = None,
                 tolerance: float = 1e-4) -> ModelSpec:
-    import onnx
-
     model, checkpoint = load_checkpoint(checkpoint_path)
-    raw_spec = torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
+    raw_spec = raw_spec_of(checkpoint)
     graph = DecodedSSD(model, raw_spec).eval()
     example = torch.zeros(1, 3, raw_spec.input.height, raw_spec.input.width)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -72,11 +94,7 @@ def export_onnx(checkpoint_path: Path, out: Path, check_images: list[np.ndarray]
                       opset_version=OPSET, dynamo=False,
                       dynamic_axes={"images": {0: "batch"}, "scores": {0: "batch"}, "boxes": {0: "batch"}})
     spec = decoded_spec(checkpoint)
-    exported = onnx.load(str(out))
-    for key, value in spec.to_onnx_metadata().items():
-        exported.metadata_props.add(key=key, value=value)
-    exported.metadata_props.add(key="ssd_ros.provenance", value=json.dumps(spec.provenance, sort_keys=True))
-    onnx.save(exported, str(out))
+    write_metadata(out, spec)
     check_parity(graph, out, check_images or [], tolerance)
     return spec
 

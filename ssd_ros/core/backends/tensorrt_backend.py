@@ -63,7 +63,8 @@ class _CalibrationCacheReader(trt.IInt8EntropyCalibrator2):
         pass
 
 
-def build_engine(model_path: Path, precision: str) -> bytes:
+def build_engine(model_path: Path, precision: str, calibrator: trt.IInt8Calibrator | None = None) -> bytes:
+    """A serialized engine; INT8 calibrates with ``calibrator`` or replays ``<model>.calib``."""
     builder = trt.Builder(_LOGGER)
     network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
     parser = trt.OnnxParser(network, _LOGGER)
@@ -72,15 +73,26 @@ def build_engine(model_path: Path, precision: str) -> bytes:
         raise ModelLoadError(f"TensorRT cannot parse {model_path}: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 1 << 30)
+    model_input = network.get_input(0)
+    profile = None
+    if any(dimension < 0 for dimension in model_input.shape):  # a dynamic batch: build for the cached shape
+        shape = onnx_input_shape(model_path)
+        profile = builder.create_optimization_profile()
+        profile.set_shape(model_input.name, shape, shape, shape)
+        config.add_optimization_profile(profile)
     if precision in ("fp16", "int8") and builder.platform_has_fast_fp16:
         config.set_flag(trt.BuilderFlag.FP16)
     if precision == "int8":
-        calibration = model_path.with_suffix(".calib")
-        if not calibration.is_file():
-            raise ModelLoadError(f"INT8 needs the calibration cache {calibration}: create it with "
-                                 f"`ssd-ros export CHECKPOINT --tensorrt --int8 --calib-data DIR`, or use fp16")
+        if calibrator is None:
+            calibration = model_path.with_suffix(".calib")
+            if not calibration.is_file():
+                raise ModelLoadError(f"INT8 needs the calibration cache {calibration}: create it with "
+                                     f"`ssd-ros export CHECKPOINT --tensorrt --int8 --calib-data DIR`, or use fp16")
+            calibrator = _CalibrationCacheReader(calibration)
         config.set_flag(trt.BuilderFlag.INT8)
-        config.int8_calibrator = _CalibrationCacheReader(calibration)
+        config.int8_calibrator = calibrator
+        if profile is not None:
+            config.set_calibration_profile(profile)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ModelLoadError(f"TensorRT failed to build an engine for {model_path} ({precision}); see its log above")
@@ -134,7 +146,13 @@ def load(model_path: Path, device: str, num_threads: int, precision: str | None,
          engine_cache_dir: str | None = None, **_options) -> Backend:
     if model_path.suffix == ".engine":
         return TensorRtBackend(model_path.read_bytes(), device)
-    precision = precision or "fp16"
+    engine_file = cached_engine(model_path, precision or "fp16", engine_cache_dir)
+    return TensorRtBackend(engine_file.read_bytes(), device)
+
+
+def cached_engine(model_path: Path, precision: str, engine_cache_dir: str | None = None,
+                  calibrator: trt.IInt8Calibrator | None = None) -> Path:
+    """The cached engine for this ONNX file, precision, GPU and TensorRT; built (and cached) when missing."""
     if precision not in PRECISIONS:
         raise ModelLoadError(f"tensorrt: precision {precision!r} not supported; use {', '.join(PRECISIONS)}")
     key = EngineKey(file_sha256(model_path), trt.__version__, gpu_name(), precision, onnx_input_shape(model_path))
@@ -142,6 +160,6 @@ def load(model_path: Path, device: str, num_threads: int, precision: str | None,
     engine_file = engine_path(directory, model_path, key)
     if not is_fresh(engine_file, key):
         directory.mkdir(parents=True, exist_ok=True)
-        engine_file.write_bytes(build_engine(model_path, precision))
+        engine_file.write_bytes(build_engine(model_path, precision, calibrator))
         write_key(engine_file, key)
-    return TensorRtBackend(engine_file.read_bytes(), device)
+    return engine_file

@@ -2,8 +2,10 @@
 
 A checkpoint is a ``torch.save`` dict with ``arch`` (a torchvision SSD name, see torchvision_ssd.py),
 ``labels`` (class names, background first) and ``state_dict`` (or ``model``); it is loaded with
-``weights_only=True``. The backend returns the raw head outputs (``scores`` logits, ``boxes``
-offsets) for inputs pre-processed by ssd_ros, so the usual post-processing applies.
+``weights_only=True``. An optional ``model_spec`` (a ModelSpec document, written by ssd-ros train)
+describes a non-default input size or anchor scales. The backend returns the raw head outputs
+(``scores`` logits, ``boxes`` offsets) for inputs pre-processed by ssd_ros, so the usual
+post-processing applies.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ def read_checkpoint(model_path: Path) -> dict:
 
 def spec_from_checkpoint(model_path: Path) -> ModelSpec:
     checkpoint = read_checkpoint(model_path)
+    if "model_spec" in checkpoint:  # ssd-ros train stores it: input size and anchors may differ from torchvision's
+        return ModelSpec.from_dict(checkpoint["model_spec"], str(model_path))
     return torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
 
 

@@ -1,0 +1,75 @@
+"""``ssd-ros export --tensorrt --fp16|--int8``: build the TensorRT engine the node will use, at export time.
+
+Contract: ``build_tensorrt_engine(onnx, precision, calibration_paths, cache_dir)`` builds the
+engine through the core TensorRT backend (ssd_ros.core.backends.tensorrt_backend.cached_engine)
+into the engine cache under the same key the node computes, so the node starts without building.
+INT8 calibrates on the given images, pre-processed exactly as the Detector does
+(calibration.py), and writes the calibration cache ``<onnx>.calib`` that the backend replays when
+it has to rebuild (after a TensorRT upgrade, on another board). ``require_tensorrt()`` raises
+TensorRtMissing with what to install when the tensorrt module does not import; nothing here
+imports tensorrt before that check.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+TENSORRT_HINT = ("--tensorrt needs NVIDIA TensorRT's Python module ('import tensorrt' failed) and a CUDA GPU: on a "
+                 "Jetson install JetPack (sudo apt install nvidia-jetpack), elsewhere `pip install tensorrt`; or "
+                 "leave out --tensorrt (the node builds the engine itself on first start with backend tensorrt)")
+
+
+class TensorRtMissing(RuntimeError):
+    pass
+
+
+def require_tensorrt() -> None:
+    if importlib.util.find_spec("tensorrt") is None:
+        raise TensorRtMissing(TENSORRT_HINT)
+
+
+def build_tensorrt_engine(onnx_path: Path, precision: str, calibration_paths: list[Path] | None = None,
+                          cache_dir: str | None = None) -> Path:
+    require_tensorrt()
+    import numpy as np
+    import tensorrt as trt
+    import torch
+
+    from ssd_ros.core.backends.tensorrt_backend import cached_engine
+    from ssd_ros.core.spec import load_model_spec
+    from ssd_ros_training.calibration import preprocessed_batches
+
+    if precision not in ("fp16", "int8"):
+        raise ValueError(f"TensorRT precision {precision!r}: use fp16 or int8")
+    calibrator = None
+    if precision == "int8":
+        if not calibration_paths:
+            raise ValueError("--tensorrt --int8 needs calibration images: pass --calib-data DIR")
+        batches = preprocessed_batches(load_model_spec(onnx_path), calibration_paths)
+        cache_file = onnx_path.with_suffix(".calib")
+
+        class ImageCalibrator(trt.IInt8EntropyCalibrator2):
+            """Feeds the calibration images one by one from GPU memory; saves the cache for later rebuilds."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.device_batch: torch.Tensor | None = None
+
+            def get_batch_size(self) -> int:
+                return 1
+
+            def get_batch(self, names):
+                batch = next(batches, None)
+                if batch is None:
+                    return None
+                self.device_batch = torch.from_numpy(np.ascontiguousarray(batch)).cuda()
+                return [int(self.device_batch.data_ptr())]
+
+            def read_calibration_cache(self):
+                return None  # always calibrate on the images given now
+
+            def write_calibration_cache(self, cache) -> None:
+                cache_file.write_bytes(bytes(cache))
+
+        calibrator = ImageCalibrator()
+    return cached_engine(onnx_path, precision, cache_dir, calibrator)
