@@ -1,5 +1,13 @@
-"""Detection metrics through pycocotools' COCOeval: COCO mAP@[.5:.95], mAP@.5, mAP@.75, per-class AP and
-AR, VOC07 11-point AP and per-class precision-recall curves.
+"""Detection metrics through COCOeval: COCO mAP@[.5:.95], mAP@.5, mAP@.75, per-class AP and AR, VOC07
+11-point AP and per-class precision-recall curves.
+
+Engine: faster-coco-eval's COCOeval_faster (pycocotools' algorithm with matching and accumulation in
+C++) when it is importable, else pycocotools' COCOeval; ``evaluate(..., engine=NAME)`` asks for one of
+``ENGINES``, and ``EvaluationResult.engine`` names the one used, with its version. Their matches, recalls
+and scores are identical; precision differs in one place only: pycocotools computes tp / (tp + fp +
+2**-52), faster-coco-eval tp / (tp + fp), which is the same double except after a single detection,
+where pycocotools gives 1 - 2**-52 instead of 1, so every metric agrees to a few 1e-16
+(test/eval/test_metrics.py checks both engines on every case).
 
 Contract: ground truth and detections are per image, boxes x1, y1, x2, y2 in pixels, class
 indices into ``class_names`` (no background). Ground-truth boxes marked difficult are ignored
@@ -17,9 +25,11 @@ left out of the means, as COCOeval does.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,10 +62,47 @@ class EvaluationResult:
     ap_voc07_per_class: dict[str, float]  # 11-point interpolated AP at IoU .5
     map_voc07: float
     precision_at_recall: dict[str, list[float]]  # IoU .5 precision at RECALL_POINTS; [] without ground truth
+    engine: str  # the COCOeval that computed them and its version, e.g. "faster-coco-eval 1.8.0"
 
 
 RECALL_POINTS = tuple(round(0.01 * index, 2) for index in range(101))  # COCOeval's recall thresholds
 _VOC07_POINTS = slice(0, 101, 10)  # recall 0, .1, ..., 1 among RECALL_POINTS
+ENGINES = ("faster-coco-eval", "pycocotools")  # in order of preference
+
+
+@dataclass(frozen=True)
+class _Engine:
+    name: str
+    coco: type  # COCO: the dataset index
+    cocoeval: type  # COCOeval: evaluate(), accumulate(), summarize(); eval["precision"], eval["recall"], stats
+    options: dict[str, Any]  # extra COCOeval keyword arguments
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {importlib.metadata.version(self.name)}"
+
+
+def _load_engine(name: str) -> _Engine:
+    if name == "faster-coco-eval":
+        from faster_coco_eval import COCO, COCOeval_faster
+
+        return _Engine(name, COCO, COCOeval_faster, {"print_function": lambda *args, **kwargs: None})
+    if name == "pycocotools":
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+
+        return _Engine(name, COCO, COCOeval, {})
+    raise ValueError(f"unknown COCO evaluation engine {name!r}: use one of {ENGINES}")
+
+
+def coco_engine(name: str | None = None) -> _Engine:
+    """The engine ``name``, or without a name the first of ``ENGINES`` that imports (ImportError if none)."""
+    if name is not None:
+        return _load_engine(name)
+    try:
+        return _load_engine(ENGINES[0])
+    except ImportError:  # e.g. a Jetson without a faster-coco-eval wheel
+        return _load_engine(ENGINES[1])
 
 
 def _to_coco(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[ImageDetections],
@@ -80,30 +127,33 @@ def _to_coco(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[Imag
     return {"images": images, "annotations": annotations, "categories": categories}, results
 
 
-def evaluate(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[ImageDetections],
-             class_names: Sequence[str]) -> EvaluationResult:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    if len(ground_truth) != len(detections):
-        raise ValueError(f"{len(ground_truth)} ground-truth images but {len(detections)} detection lists")
-    dataset, results = _to_coco(ground_truth, detections, class_names)
+def _run_cocoeval(engine: _Engine, dataset: dict, results: list[dict]) -> Any:
+    """The engine's COCOeval (bbox, maxDets 1, 10, 100) after evaluate(), accumulate() and summarize()."""
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
-        truth = COCO()
+        truth = engine.coco()
         truth.dataset = dataset
         truth.createIndex()
-        found = truth.loadRes(results) if results else COCO()
-        evaluator = COCOeval(truth, found, iouType="bbox")
+        evaluator = engine.cocoeval(truth, truth.loadRes(results), iouType="bbox", **engine.options)
         evaluator.params.maxDets = [1, 10, 100]
-        if results:
-            evaluator.evaluate()
-            evaluator.accumulate()
-            evaluator.summarize()
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return evaluator
+
+
+def evaluate(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[ImageDetections],
+             class_names: Sequence[str], engine: str | None = None) -> EvaluationResult:
+    """Metrics of ``detections`` against ``ground_truth`` (one entry per image) with ``coco_engine(engine)``."""
+    if len(ground_truth) != len(detections):
+        raise ValueError(f"{len(ground_truth)} ground-truth images but {len(detections)} detection lists")
+    chosen = coco_engine(engine)
+    dataset, results = _to_coco(ground_truth, detections, class_names)
     if not results:
         zeros = {name: 0.0 for name in class_names}
         curves = {name: [] for name in class_names}
         return EvaluationResult(0.0, 0.0, 0.0, zeros, zeros, len(ground_truth), len(dataset["annotations"]), 0,
-                                zeros, zeros, 0.0, curves)
+                                zeros, zeros, 0.0, curves, chosen.label)
+    evaluator = _run_cocoeval(chosen, dataset, results)
     precision = evaluator.eval["precision"]  # [iou, recall point, class, area, maxdets]
     recall = evaluator.eval["recall"]  # [iou, class, area, maxdets]
 
@@ -126,4 +176,5 @@ def evaluate(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[Imag
         ap_voc07_per_class=voc07,
         map_voc07=float(np.mean([voc07[name] for name in with_truth])) if with_truth else 0.0,
         precision_at_recall={name: curve(i) for i, name in enumerate(class_names)},
+        engine=chosen.label,
     )

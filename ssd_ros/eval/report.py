@@ -4,7 +4,8 @@ Contract: ``write_report(evaluation, folder, context)`` writes
 - ``report.json``: ``report_dict(evaluation, context)``: mode, source, ``context`` (model, settings),
   frame accounting (read = evaluated + unmatched + unreadable), ground-truth matching outcomes,
   counted class problems, metrics (COCO mAP@[.5:.95], @.5, @.75, VOC07 11-point mAP, per-class AP,
-  AP@.5, VOC07 AP, AR, precision at each recall point), the mode's own section (offline timing,
+  AP@.5, VOC07 AP, AR, precision at each recall point, the COCOeval engine and version that computed
+  them), the mode's own section (offline timing,
   recorded matching, online latency percentiles and rates) and the warnings;
 - ``report.md``: the same in tables, for people;
 - ``pr_curves.png``: precision-recall at IoU .5, one curve per class (COCOeval's interpolated curve);
@@ -29,6 +30,7 @@ def metrics_dict(metrics: EvaluationResult) -> dict[str, Any]:
                              "ap_voc07": metrics.ap_voc07_per_class[name], "ar": metrics.ar_per_class[name]}
                       for name in metrics.ap_per_class},
         "precision_at_recall": {"recall": list(RECALL_POINTS), **metrics.precision_at_recall},
+        "engine": metrics.engine,
     }
 
 
