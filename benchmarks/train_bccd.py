@@ -31,7 +31,7 @@ RECIPE = ["--arch", "ssdlite320", "--width-mult", "0.5", "--input-size", "512x38
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED_BCCD)
-    parser.add_argument("--epochs", type=int, default=70)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--val-every", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("runs/bccd"))
     args = parser.parse_args()
