@@ -8,13 +8,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from detection_asserts import assert_same_detections  # noqa: E402
+from detection_asserts import assert_detectors_match_checkpoint  # noqa: E402
 from ssd_ros_training.engine import TrainConfig, train  # noqa: E402
-from ssd_ros_training.export import export_onnx, load_checkpoint  # noqa: E402
+from ssd_ros_training.export import export_onnx  # noqa: E402
 from ssd_ros_training.models import ModelConfig, build_model, raw_model_spec  # noqa: E402
 from torchvision.models.detection.image_list import ImageList  # noqa: E402
 
-from ssd_ros.core import Detector, PostprocessConfig  # noqa: E402
+from ssd_ros.core import Detector  # noqa: E402
 from ssd_ros.core.priors import prior_boxes  # noqa: E402
 from ssd_ros.datasets import load_dataset  # noqa: E402
 
@@ -74,15 +74,4 @@ def test_custom_model_exports_and_runs_in_the_detector_like_torch(custom_checkpo
     onnx_detector = Detector.load(tmp_path / "custom.onnx")
     assert onnx_detector.spec.provenance["model_config"]["anchor_scales"] == list(CUSTOM_SCALES)
     torch_detector = Detector.load(custom_checkpoint, backend="torch")  # raw head + the checkpoint's priors
-    model, _ = load_checkpoint(custom_checkpoint)
-    post = PostprocessConfig(score_threshold=model.score_thresh, nms_iou_threshold=model.nms_thresh,
-                             top_k_candidates=model.topk_candidates, max_detections=model.detections_per_img)
-    for image in images:
-        frame = cv2.resize(image, (256, 192))  # the model's own size: every path sees identical pixels
-        with torch.inference_mode():
-            reference = model([torch.from_numpy(frame).permute(2, 0, 1).float() / 255])[0]
-        assert len(reference["boxes"]) > 0
-        for detector in (onnx_detector, torch_detector):
-            assert_same_detections(detector.detect(frame, "rgb", post), reference["boxes"].numpy(),
-                                   reference["scores"].numpy(), reference["labels"].numpy(), score_tol=1e-4,
-                                   box_tol=1e-2)
+    assert_detectors_match_checkpoint([onnx_detector, torch_detector], custom_checkpoint, images, (256, 192))

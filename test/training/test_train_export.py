@@ -12,12 +12,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from detection_asserts import assert_same_detections  # noqa: E402
+from detection_asserts import assert_detectors_match_checkpoint  # noqa: E402
 from ssd_ros_training.engine import TrainConfig, train  # noqa: E402
-from ssd_ros_training.export import export_onnx, load_checkpoint  # noqa: E402
+from ssd_ros_training.export import export_onnx  # noqa: E402
 from ssd_ros_training.synth import write_voc_dataset  # noqa: E402
 
-from ssd_ros.core import Detector, PostprocessConfig  # noqa: E402
+from ssd_ros.core import Detector  # noqa: E402
 from ssd_ros.datasets import load_dataset  # noqa: E402
 from ssd_ros.torchvision_reference import random_ssd  # noqa: E402
 
@@ -61,16 +61,7 @@ def test_exported_onnx_runs_without_sidecar_and_matches_torch(trained, tmp_path)
     detector = Detector.load(tmp_path / "model.onnx")  # no sidecar: everything from the metadata
     assert detector.spec == spec and detector.spec.labels[1:] == ("circle", "square", "star", "triangle")
 
-    model, _ = load_checkpoint(checkpoint)
-    post = PostprocessConfig(score_threshold=model.score_thresh, nms_iou_threshold=model.nms_thresh,
-                             top_k_candidates=model.topk_candidates, max_detections=model.detections_per_img)
-    for image in images:
-        frame = cv2.resize(image, (320, 320))  # the model's own size: both sides see identical pixels
-        with torch.inference_mode():
-            reference = model([torch.from_numpy(frame).permute(2, 0, 1).float() / 255])[0]
-        ours = detector.detect(frame, "rgb", post)
-        assert_same_detections(ours, reference["boxes"].numpy(), reference["scores"].numpy(),
-                               reference["labels"].numpy(), score_tol=1e-4, box_tol=1e-2)
+    assert_detectors_match_checkpoint([detector], checkpoint, images, (320, 320))
 
 
 def test_export_refuses_a_model_onnxruntime_does_not_reproduce(trained, tmp_path):
