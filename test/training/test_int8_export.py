@@ -47,6 +47,14 @@ def test_int8_default_model_loads_without_sidecar_and_finds_the_same_objects(tmp
     quantize_int8(default_model_path(), int8, pick_images(tmp_path / "calib", "voc", None, 32))
     graph = onnx.load(str(int8)).graph
     assert sum(node.op_type == "DequantizeLinear" for node in graph.node) > 50  # really quantized
+    readers: dict[str, set[str]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, set()).add(node.op_type)
+    requantized = {node.op_type for node in graph.node
+                   if any("QuantizeLinear" in readers.get(output, ()) for output in node.output)}
+    assert {"Conv", "HardSigmoid", "Mul", "Add"} <= requantized  # INT8 from convolution to convolution
+    assert not {"Softmax", "Exp", "Div", "Concat"} & requantized  # scores and box decoding stay float
     fp32_detector, int8_detector = Detector.load(default_model_path()), Detector.load(int8)  # no sidecar
     assert int8_detector.spec.labels == fp32_detector.spec.labels
     assert int8_detector.spec.provenance["quantization"]["calibration_images"] == 32
