@@ -60,11 +60,24 @@ def test_every_640x480_rgb8_frame_reaches_the_node_and_is_answered(graph, tmp_pa
                                QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
     with detector_process(tmp_path, "-r", "image:=/camera/image_raw", "-p", "publish_debug_image:=false"):
         graph.spin_until(lambda: publisher.get_subscription_count() > 0, timeout=30, what="the node's subscription")
+        # Matching completes on each side on its own: until one answer has come back, a frame or its
+        # answer may still meet an endpoint that has not matched yet. Counted frames start after that.
+        warm_up = frame_to_image(render_scene(rng, 640, 480)[0], Header(frame_id="camera_optical"))
+        warm_up.header.stamp.sec = 99
+
+        def answered_warm_up() -> bool:
+            publisher.publish(warm_up)
+            graph.spin_for(0.2)
+            return 99 in answers
+
+        graph.spin_until(answered_warm_up, timeout=30, what="an answer to a warm-up frame")
         for index, msg in enumerate(frames):
             msg.header.stamp.sec = 100 + index
             publisher.publish(msg)
             graph.spin_for(0.1)
-        graph.spin_until(lambda: len(answers) == len(frames), timeout=30,
+        counted = {100 + index for index in range(len(frames))}
+        graph.spin_until(lambda: counted <= answers.keys(), timeout=30,
                          what=f"answers to all {len(frames)} frames (got {sorted(answers)})")
-    assert sorted(answers) == [100 + index for index in range(len(frames))]
+    answers.pop(99)
+    assert answers.keys() == counted
     assert all(answer.header.frame_id == "camera_optical" for answer in answers.values())
