@@ -5,7 +5,9 @@ engine through the core TensorRT backend (ssd_ros.core.backends.tensorrt_backend
 into the engine cache under the same key the node computes, so the node starts without building.
 INT8 calibrates on the given images, pre-processed exactly as the Detector does
 (calibration.py), and writes the calibration cache ``<onnx>.calib`` that the backend replays when
-it has to rebuild (after a TensorRT upgrade, on another board). ``require_tensorrt()`` raises
+it has to rebuild (after a TensorRT upgrade, on another board). The engine's batch profile is
+1..``max_batch_size`` (default: the node's default, 4). On TensorRT 11, which has no calibrators,
+INT8 needs a symmetric Q/DQ ONNX and the core backend says so. ``require_tensorrt()`` raises
 TensorRtMissing with what to install when the tensorrt module does not import; nothing here
 imports tensorrt before that check.
 """
@@ -29,47 +31,20 @@ def require_tensorrt() -> None:
 
 
 def build_tensorrt_engine(onnx_path: Path, precision: str, calibration_paths: list[Path] | None = None,
-                          cache_dir: str | None = None) -> Path:
+                          cache_dir: str | None = None, max_batch_size: int | None = None) -> Path:
     require_tensorrt()
-    import numpy as np
-    import tensorrt as trt
-    import torch
-
-    from ssd_ros.core.backends.tensorrt_backend import cached_engine
+    from ssd_ros.core.backends import tensorrt_backend
+    from ssd_ros.core.backends.engine_cache import DEFAULT_MAX_BATCH_SIZE
     from ssd_ros.core.spec import load_model_spec
     from ssd_ros_training.calibration import preprocessed_batches
 
     if precision not in ("fp16", "int8"):
         raise ValueError(f"TensorRT precision {precision!r}: use fp16 or int8")
     calibrator = None
-    if precision == "int8":
+    if precision == "int8" and not tensorrt_backend.strongly_typed_only():
         if not calibration_paths:
             raise ValueError("--tensorrt --int8 needs calibration images: pass --calib-data DIR")
         batches = preprocessed_batches(load_model_spec(onnx_path), calibration_paths)
-        cache_file = onnx_path.with_suffix(".calib")
-
-        class ImageCalibrator(trt.IInt8EntropyCalibrator2):
-            """Feeds the calibration images one by one from GPU memory; saves the cache for later rebuilds."""
-
-            def __init__(self) -> None:
-                super().__init__()
-                self.device_batch: torch.Tensor | None = None
-
-            def get_batch_size(self) -> int:
-                return 1
-
-            def get_batch(self, names):
-                batch = next(batches, None)
-                if batch is None:
-                    return None
-                self.device_batch = torch.from_numpy(np.ascontiguousarray(batch)).cuda()
-                return [int(self.device_batch.data_ptr())]
-
-            def read_calibration_cache(self):
-                return None  # always calibrate on the images given now
-
-            def write_calibration_cache(self, cache) -> None:
-                cache_file.write_bytes(bytes(cache))
-
-        calibrator = ImageCalibrator()
-    return cached_engine(onnx_path, precision, cache_dir, calibrator)
+        calibrator = tensorrt_backend.image_calibrator(batches, onnx_path.with_suffix(".calib"))
+    return tensorrt_backend.cached_engine(onnx_path, precision, cache_dir, calibrator,
+                                          max_batch_size=max_batch_size or DEFAULT_MAX_BATCH_SIZE)
