@@ -2,7 +2,8 @@
 
 Contract:
 - ``image_to_frame`` / ``compressed_to_frame`` / ``FrameError`` come from :mod:`ssd_ros.camera_frames`
-  (ROS-free, shared with the bag reader); ``frame_from_message(msg)`` picks one by message type.
+  (ROS-free, shared with the bag reader); ``frame_from_message(msg, max_pixels)`` picks one by message
+  type; frames of more than ``max_pixels`` raise ``FrameTooLarge`` (a FrameError) before decoding.
   Malformed input raises ``FrameError`` whose message names the problem and the fix; callers
   report it per topic and go on with the next frame.
 - ``detections_to_msg`` produces one ``Detection2DArray`` with the input header copied; boxes are
@@ -22,15 +23,15 @@ from vision_msgs.msg import (
     VisionClass,
 )
 
+from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS, compressed_to_frame, image_to_frame
 from ssd_ros.camera_frames import FrameError as FrameError  # re-exported: node and tests import it from here
-from ssd_ros.camera_frames import compressed_to_frame, image_to_frame
 from ssd_ros.core import Detections
 
 
-def frame_from_message(msg: Image | CompressedImage) -> tuple[np.ndarray, str]:
+def frame_from_message(msg: Image | CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
     if isinstance(msg, CompressedImage):
-        return compressed_to_frame(msg)
-    return image_to_frame(msg)
+        return compressed_to_frame(msg, max_pixels)
+    return image_to_frame(msg, max_pixels)
 
 
 def frame_to_image(frame: np.ndarray, header: Header, encoding: str = "rgb8") -> Image:

@@ -52,3 +52,30 @@ def test_frames_are_received_on_the_spinning_thread_while_a_slow_callback_blocks
     during = [name for stamp, name in received if slow_window[0] < stamp < slow_window[1]]
     assert len(during) >= 10, f"only {len(during)} frames arrived while the slow callback ran (expected ~30)"
     assert set(during) == {"spinning_thread"}, f"frame callbacks ran on {set(during)}, not inline"
+
+
+def test_a_failing_pooled_callback_is_reported_and_the_executor_keeps_serving(ros_context):
+    """rclpy's Task keeps a callback's exception to itself: the executor must retrieve and report it."""
+    node = rclpy.create_node("executor_errors_under_test", context=ros_context)
+    frames_group = MutuallyExclusiveCallbackGroup()
+    reported: list[tuple[object, BaseException]] = []
+    executor = InlineFramesExecutor(frames_group, num_threads=2, context=ros_context,
+                                    on_error=lambda entity, error: reported.append((entity, error)))
+    executor.add_node(node)
+    ticks: list[float] = []
+
+    def failing() -> None:
+        ticks.append(time.monotonic())
+        raise IndexError("a bug in a pooled callback")
+
+    node.create_timer(0.05, failing)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    deadline = time.monotonic() + 20
+    while (len(ticks) < 5 or len(reported) < 5) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    executor.shutdown()
+    spinner.join(timeout=10)
+    node.destroy_node()
+    assert len(ticks) >= 5, "the executor stopped calling the timer after its first failure"
+    assert len(reported) >= 5 and all(isinstance(error, IndexError) for _, error in reported)
