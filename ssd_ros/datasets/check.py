@@ -39,6 +39,7 @@ class CheckReport:
     format: str
     split: str | None
     class_names: list[str]
+    layout: str = ""  # where the reader found the files, e.g. "XML in annotations/, split test from test.csv"
     images: int = 0
     images_without_objects: int = 0
     boxes_per_class: dict[str, int] = field(default_factory=dict)
@@ -82,11 +83,11 @@ def _box_issues(record: LabelRecord, known: set[str] | None) -> list[CheckIssue]
 
 
 def check_dataset(root: str | Path, format: str = "auto", split: str | None = None,
-                  class_names: list[str] | None = None) -> CheckReport:
-    parsed = parse_dataset(root, format, split)
+                  class_names: list[str] | None = None, voc_origin: int = 1) -> CheckReport:
+    parsed = parse_dataset(root, format, split, voc_origin)
     declared = list(class_names) if class_names else (list(parsed.declared_names) if parsed.declared_names else None)
     found = sorted({name for record in parsed.records for name in record.names})
-    report = CheckReport(str(root), parsed.format, split, declared or found)
+    report = CheckReport(str(root), parsed.format, split, declared or found, ", ".join(parsed.layout))
     report.issues += [CheckIssue(p.kind, str(p.file), p.message) for p in parsed.problems]
     reported = {Path(p.file) for p in parsed.problems if p.kind in ("missing image", "unreadable image")}
     known = set(declared) if declared is not None else None
@@ -125,7 +126,8 @@ def check_dataset(root: str | Path, format: str = "auto", split: str | None = No
 
 
 def format_report(report: CheckReport, max_listed: int = 20) -> str:
-    lines = [f"{report.format} dataset {report.root}" + (f", split {report.split}" if report.split else ""),
+    lines = [f"{report.format} dataset {report.root}" + (f", split {report.split}" if report.split else "")
+             + (f" ({report.layout})" if report.layout else ""),
              f"  images: {report.images} ({report.images_without_objects} without objects)",
              f"  classes ({len(report.class_names)}): {', '.join(report.class_names)}",
              "  boxes per class (median width x height, px):"]

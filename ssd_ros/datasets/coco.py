@@ -5,7 +5,8 @@ Where the annotation file is, for ``root`` and ``split`` (first match wins):
 - with a split S: annotations/instances_S.json, annotations/S.json, S/_annotations.coco.json, S.json;
 - without a split: the only .json in root/annotations/ or in root (several: name a split).
 Images: ``file_name`` relative to the first folder that holds the first images among the JSON's
-folder, root/images/S, root/images, root/S and root (absolute ``file_name``s are used as is).
+folder, root/images/S, root/S, root/images and root (absolute ``file_name``s are used as is); without
+a split, S is the JSON file's name without ``instances_`` (instances_val.json: val).
 
 Boxes are COCO ``bbox`` [x, y, w, h] in pixels -> x1 = x, y1 = y, x2 = x + w, y2 = y + h.
 Classes are the ``categories`` in id order; ``iscrowd`` objects become difficult (ignored by the
@@ -51,8 +52,8 @@ def annotation_file(root: Path, split: str | None) -> Path:
 def _image_folder(root: Path, json_file: Path, split: str | None, file_names: list[str]) -> Path:
     base = root if root.is_dir() else json_file.parent
     candidates = [json_file.parent]
-    if split is not None:
-        candidates += [base / "images" / split, base / split]
+    named = split if split is not None else json_file.stem.removeprefix("instances_")  # instances_val.json: val
+    candidates += [base / "images" / named, base / named]
     candidates += [base / "images", base, json_file.parent.parent]
     sample = [name for name in file_names[:5] if not Path(name).is_absolute()]
     for folder in candidates:
@@ -88,7 +89,14 @@ def parse_coco(root: str | Path, split: str | None = None) -> ParsedDataset:
         raise DatasetError(f"{json_file}: category names repeat: {list(parsed.declared_names)}")
 
     objects: dict[int, list[dict]] = {}
-    for number, item in enumerate(document.get("annotations", [])):
+    annotations = document.get("annotations", [])
+    if not isinstance(annotations, list):
+        raise DatasetError(f"{json_file}: 'annotations' must be a list of objects, got {type(annotations).__name__}")
+    for number, item in enumerate(annotations):
+        if not isinstance(item, dict):
+            parsed.problems.append(Problem("malformed annotation", json_file,
+                                           f"annotations[{number}] is a {type(item).__name__}, not an object"))
+            continue
         try:
             image_id = _integer(item["image_id"], "image_id")
             x, y, w, h = (float(v) for v in item["bbox"])
@@ -102,9 +110,14 @@ def parse_coco(root: str | Path, split: str | None = None) -> ParsedDataset:
              "crowd": bool(item.get("iscrowd", 0))})
 
     images = document["images"]
-    folder = _image_folder(root, json_file, split, [str(image.get("file_name", "")) for image in images])
+    folder = _image_folder(root, json_file, split, [str(image.get("file_name", "")) for image in images
+                                                    if isinstance(image, dict)])
     seen: set[int] = set()
     for number, image in enumerate(images):
+        if not isinstance(image, dict):
+            parsed.problems.append(Problem("malformed image entry", json_file,
+                                           f"images[{number}] is a {type(image).__name__}, not an object"))
+            continue
         try:
             image_id = _integer(image["id"], "image id")
             file_name = str(image["file_name"])

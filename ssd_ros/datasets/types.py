@@ -1,6 +1,6 @@
 """Dataset value types, and the one strict conversion from what a reader found to a dataset.
 
-Readers (voc.py, coco.py, yolo.py) parse leniently into a ``ParsedDataset``: every labelled image
+Readers (voc.py, coco.py, yolo.py, tf_csv.py) parse leniently into a ``ParsedDataset``: every labelled image
 as a ``LabelRecord`` (class names as written, boxes x1, y1, x2, y2 in pixels, 0-based corners)
 plus the ``Problem``s met while parsing (unreadable files, malformed lines). ``to_dataset`` turns
 that into the strict ``DetectionDataset`` contract (see the package docstring) and raises
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ssd_ros.errors import UserError
 
-class DatasetError(ValueError):
+
+class DatasetError(UserError, ValueError):
     """A dataset that cannot be read; the message names the file and the problem."""
 
 
@@ -38,11 +40,12 @@ class DetectionDataset(Sequence):
     annotations: tuple[Annotation, ...]
     format: str = ""
     split: str | None = None
+    layout: str = ""  # where the reader found things, e.g. "XML in annotations/, split train from train.csv"
 
     def __len__(self) -> int:
         return len(self.annotations)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         return self.annotations[index]
 
     def __iter__(self) -> Iterator[Annotation]:
@@ -50,7 +53,7 @@ class DetectionDataset(Sequence):
 
     def subset(self, indices: Sequence[int], split: str) -> DetectionDataset:
         return DetectionDataset(self.root, self.class_names, tuple(self.annotations[i] for i in indices),
-                                self.format, split)
+                                self.format, split, self.layout)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class ParsedDataset:
     declared_names: tuple[str, ...] | None  # the dataset's own class list (COCO categories, YOLO names)
     records: list[LabelRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    layout: list[str] = field(default_factory=list)  # where things were found, for summaries
 
 
 def unknown_class_name(class_id: int) -> str:
@@ -116,4 +120,5 @@ def to_dataset(parsed: ParsedDataset, class_names: Sequence[str] | None = None) 
         annotations.append(Annotation(record.image_id, record.image_path, record.width or 0, record.height or 0,
                                       record.boxes, np.asarray([index[n] for n in record.names], np.int64),
                                       record.difficult))
-    return DetectionDataset(parsed.root, names, tuple(annotations), parsed.format, parsed.split)
+    return DetectionDataset(parsed.root, names, tuple(annotations), parsed.format, parsed.split,
+                            ", ".join(parsed.layout))

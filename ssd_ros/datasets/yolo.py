@@ -20,11 +20,11 @@ import numpy as np
 import yaml
 
 from ssd_ros.datasets.images import image_size, is_image
+from ssd_ros.datasets.layout import split_names
 from ssd_ros.datasets.types import DatasetError, LabelRecord, ParsedDataset, Problem, unknown_class_name
 
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
 CLASS_LIST_NAMES = ("classes.txt", "obj.names", "classes.names", "names.txt")
-SPLIT_ALIASES = {"val": ("val", "valid", "validation"), "valid": ("valid", "val", "validation")}
 
 
 def label_path(image: Path) -> Path:
@@ -86,7 +86,7 @@ def _split_sources(root: Path, split: str | None, parsed: ParsedDataset) -> list
             base = root / base
         if not base.is_dir():  # 'path' often names the author's machine
             base = root
-        keys = [k for k in SPLIT_ALIASES.get(split, (split,)) if document.get(k)] if split else \
+        keys = [k for k in split_names(split) if document.get(k)] if split else \
             [k for k in ("train", "val", "valid", "test") if document.get(k)]
         if split and not keys:
             present = [k for k in ("train", "val", "valid", "test") if document.get(k)]
@@ -103,7 +103,7 @@ def _split_sources(root: Path, split: str | None, parsed: ParsedDataset) -> list
     parsed.declared_names = tuple(line.strip() for line in class_file.read_text().splitlines() if line.strip())
     if split is None:
         return [root / "images"] if (root / "images").is_dir() else [root]
-    for name in SPLIT_ALIASES.get(split, (split,)):
+    for name in split_names(split):
         for candidate in (root / "images" / name, root / name / "images", root / f"{name}.txt"):
             if candidate.exists():
                 return [candidate]
@@ -159,7 +159,8 @@ def parse_yolo(root: str | Path, split: str | None = None) -> ParsedDataset:
             kind = "missing image" if not image.exists() else "unreadable image"
             parsed.problems.append(Problem(kind, image, "listed in the dataset but " +
                                            ("does not exist" if kind == "missing image" else "not a readable image")))
-        boxes, found = _read_labels(labels, *(size or (None, None)), names, parsed) if labels.is_file() else \
+        width, height = size if size is not None else (None, None)
+        boxes, found = _read_labels(labels, width, height, names, parsed) if labels.is_file() else \
             (np.zeros((0, 4), np.float32), ())
         parsed.records.append(LabelRecord(
             image_id=image.stem, image_path=image, width=size[0] if size else None, height=size[1] if size else None,

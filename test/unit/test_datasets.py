@@ -1,5 +1,6 @@
-"""Dataset readers (VOC, COCO, YOLO), seeded splits and ``ssd-ros dataset check``: known answers on tiny
-datasets written in the test, and one scene set written in all three formats reading back the same."""
+"""Dataset readers (VOC in the layouts labelling tools write, COCO, YOLO, TensorFlow CSV), split lists, seeded
+splits and ``ssd-ros dataset check``: known answers on tiny datasets written in the test, and one scene set
+written in every format and layout reading back the same."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from dataset_writers import write_coco, write_yolo
+from dataset_writers import write_coco, write_split_list, write_tf_csv, write_voc, write_voc_scenes, write_yolo
 
 from ssd_ros.cli import main as ssd_ros_main
 from ssd_ros.datasets import DatasetError, detect_format, load_dataset, seeded_split
@@ -19,22 +20,6 @@ from ssd_ros.synthetic import render_scene
 def write_image(path: Path, width: int, height: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.full((height, width, 3), 90, np.uint8))
-
-
-def write_voc(root: Path, scenes: list[tuple[str, int, int, list]], splits: dict[str, list[str]] | None = None) -> None:
-    """scenes: (image id, width, height, [(name, x1, y1, x2, y2), ...]) with 0-based corner boxes."""
-    (root / "Annotations").mkdir(parents=True, exist_ok=True)
-    for image_id, width, height, objects in scenes:
-        write_image(root / "JPEGImages" / f"{image_id}.jpg", width, height)
-        items = "".join(f"<object><name>{n}</name><difficult>0</difficult><bndbox><xmin>{x1 + 1:g}</xmin>"
-                        f"<ymin>{y1 + 1:g}</ymin><xmax>{x2:g}</xmax><ymax>{y2:g}</ymax></bndbox></object>"
-                        for n, x1, y1, x2, y2 in objects)
-        (root / "Annotations" / f"{image_id}.xml").write_text(
-            f"<annotation><filename>{image_id}.jpg</filename><size><width>{width}</width><height>{height}</height>"
-            f"<depth>3</depth></size>{items}</annotation>")
-    for split, ids in (splits or {}).items():
-        (root / "ImageSets" / "Main").mkdir(parents=True, exist_ok=True)
-        (root / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
 
 
 # ----------------------------------------------------------------------------------------------- COCO
@@ -105,33 +90,215 @@ def test_yolo_bad_lines_and_unknown_ids_are_errors_naming_the_label_file(tmp_pat
         load_dataset(tmp_path, "yolo", "test")
 
 
-# ------------------------------------------------------------------------- one dataset, three formats
-def test_the_same_scenes_read_the_same_in_voc_coco_and_yolo(tmp_path):
-    rng = np.random.default_rng(4)
+# -------------------------------------------------------------------------- one dataset, four formats
+def scene_dataset(root: Path, count: int = 4, seed: int = 4):
+    """``count`` synthetic scenes as a devkit VOC dataset (blank images, boxes of rendered scenes), read back."""
+    rng = np.random.default_rng(seed)
     scenes = []
-    for index in range(4):
+    for index in range(count):
         _, objects = render_scene(rng, 160, 120)
         scenes.append((f"s{index}", 160, 120, [(n, round(x1), round(y1), round(x2), round(y2))
                                                 for n, x1, y1, x2, y2 in objects]))
-    write_voc(tmp_path / "voc", scenes)
-    voc = load_dataset(tmp_path / "voc", "auto")
+    write_voc_scenes(root, scenes)
+    return load_dataset(root, "auto")
+
+
+def assert_same_dataset(a, b, atol: float = 0.0) -> None:
+    """Same images (b's exist), sizes, boxes and class names of the boxes, in the same order."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x.image_path.name == y.image_path.name and y.image_path.is_file()
+        assert (x.width, x.height) == (y.width, y.height)
+        np.testing.assert_allclose(x.boxes, y.boxes, atol=atol)
+        assert [a.class_names[i] for i in x.class_indices] == [b.class_names[i] for i in y.class_indices]
+
+
+def test_the_same_scenes_read_the_same_in_voc_coco_yolo_and_tf_csv(tmp_path):
+    voc = scene_dataset(tmp_path / "voc")
     write_coco(voc, tmp_path / "coco")
     write_yolo(voc, tmp_path / "yolo")
-    coco, yolo = load_dataset(tmp_path / "coco", "auto"), load_dataset(tmp_path / "yolo", "auto")
-    assert voc.class_names == coco.class_names == yolo.class_names
-    assert (voc.format, coco.format, yolo.format) == ("voc", "coco", "yolo")
+    write_tf_csv(voc, tmp_path / "csv" / "labels.csv", tmp_path / "csv" / "images")
+    coco, yolo, tf_csv = (load_dataset(tmp_path / name, "auto") for name in ("coco", "yolo", "csv"))
+    assert voc.class_names == coco.class_names == yolo.class_names == tf_csv.class_names
+    assert (voc.format, coco.format, yolo.format, tf_csv.format) == ("voc", "coco", "yolo", "csv")
     assert sum(len(a.boxes) for a in voc) >= 4
-    for a, b, c in zip(voc, coco, yolo, strict=True):
-        assert a.image_path.name == b.image_path.name == c.image_path.name
-        np.testing.assert_array_equal(a.boxes, b.boxes)
-        np.testing.assert_allclose(a.boxes, c.boxes, atol=1e-3)
-        np.testing.assert_array_equal(a.class_indices, b.class_indices)
-        np.testing.assert_array_equal(a.class_indices, c.class_indices)
+    assert_same_dataset(voc, coco)
+    assert_same_dataset(voc, yolo, atol=1e-3)
+    assert_same_dataset(voc, tf_csv)
+
+
+# ---------------------------------------------------------------------------------------- VOC layouts
+@pytest.mark.parametrize("layout, folders", [
+    ("devkit", None),
+    ("lowercase", None),  # annotations/ + images/ (labelImg, Kaggle)
+    ("lowercase", ("ANNOTATIONS", "Images")),  # folder names in any case
+    ("beside", None),  # images/ with each XML next to its image
+])
+def test_voc_layouts_are_detected_and_read_alike(tmp_path, layout, folders):
+    source = scene_dataset(tmp_path / "source", count=5)
+    root = tmp_path / "data"
+    write_voc(source, root, layout, split="train" if layout == "devkit" else None)
+    if folders is not None:
+        (root / "annotations").rename(root / folders[0])
+        (root / "images").rename(root / folders[1])
+    assert detect_format(root) == "voc"
+    read = load_dataset(root, "auto", "train" if layout == "devkit" else None)
+    assert_same_dataset(source, read)
+    assert read.format == "voc" and read.layout.startswith("XML beside" if layout == "beside" else "XML in ")
+    assert ssd_ros_main(["dataset", "check", str(root)]) == 0
+
+
+def test_roboflow_split_folders_and_valid_as_val(tmp_path, capsys):
+    source = scene_dataset(tmp_path / "source", count=6)
+    train, valid = source.subset(range(4), "train"), source.subset(range(4, 6), "valid")
+    write_voc(train, tmp_path / "export", "roboflow", "train")
+    write_voc(valid, tmp_path / "export", "roboflow", "valid")
+    assert detect_format(tmp_path / "export") == "voc"
+    assert_same_dataset(train, load_dataset(tmp_path / "export", "auto", "train"))
+    val = load_dataset(tmp_path / "export", "auto", "val")  # Roboflow's valid/ is the val split
+    assert_same_dataset(valid, val)
+    assert val.layout == "XML beside the images, split val = folder valid/"
+    assert len(load_dataset(tmp_path / "export", "auto")) == 6
+    with pytest.raises(DatasetError, match=r"split 'test' not found .* no folder test/"):
+        load_dataset(tmp_path / "export", "auto", "test")
+    assert ssd_ros_main(["dataset", "check", str(tmp_path / "export"), "--split", "val"]) == 0
+    assert "split val = folder valid/" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("where, entries", [
+    ("ImageSets/Main/train.txt", "ids"),
+    ("train.txt", "names"),  # file names
+    ("splits/train_list.txt", "paths"),  # paths, in a folder below the dataset
+])
+def test_voc_split_from_a_list_file_of_ids_names_or_paths(tmp_path, where, entries):
+    source = scene_dataset(tmp_path / "source", count=5)
+    root = tmp_path / "data"
+    write_voc(source, root, "lowercase")
+    chosen = [source[i] for i in (3, 0, 2)]
+    lines = {"ids": [a.image_id for a in chosen], "names": [a.image_path.name for a in chosen],
+             "paths": [f"images/{a.image_path.name}" for a in chosen]}[entries]
+    write_split_list(root / where, lines)
+    read = load_dataset(root, "auto", "train")
+    assert [a.image_id for a in read] == [a.image_id for a in chosen]  # in the list's order
+    assert read.layout == f"XML in annotations/, split train from {where}"
+
+
+def test_voc_with_a_tf_csv_split_reads_boxes_from_the_xml_and_matches_the_csv_with_voc_origin_0(tmp_path):
+    """The public layout of labelImg datasets shipped with TensorFlow CSV splits converted from the XML numbers
+    (annotations/, images/, data/train_labels.csv, data/test_labels.csv): read as it is, no symlinks."""
+    source = scene_dataset(tmp_path / "source", count=6)
+    root = tmp_path / "data"
+    write_voc(source, root, "lowercase")
+    train, test = source.subset([0, 2, 4, 5], "train"), source.subset([1, 3], "test")
+    for part in (train, test):
+        write_tf_csv(part, root / "data" / f"{part.split}_labels.csv", origin=1)  # the XML numbers, copied
+    assert detect_format(root) == "voc"
+    voc_test = load_dataset(root, "auto", "test")
+    assert_same_dataset(test, voc_test)
+    assert voc_test.layout == "XML in annotations/, split test from data/test_labels.csv"
+    # the same files as TensorFlow CSV: boxes as written, so 1 px larger at the top left than VOC's reading,
+    # and identical to VOC's with voc_origin 0 (the numbers as written)
+    csv_train = load_dataset(root, "csv", "train")
+    voc_train, voc_train_0 = load_dataset(root, "voc", "train"), load_dataset(root, "voc", "train", voc_origin=0)
+    assert_same_dataset(voc_train_0, csv_train)
+    for a, b in zip(voc_train, voc_train_0, strict=True):
+        np.testing.assert_array_equal(b.boxes - a.boxes, np.tile([1, 1, 0, 0], (len(a.boxes), 1)))
+
+
+def test_voc_box_origin_known_answer_and_option(tmp_path, capsys):
+    write_image(tmp_path / "images" / "a.jpg", 20, 10)
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><size><width>20</width><height>10</height></size><object>"
+        "<name>x</name><bndbox><xmin>0</xmin><ymin>1</ymin><xmax>10</xmax><ymax>10</ymax></bndbox></object>"
+        "</annotation>")
+    np.testing.assert_array_equal(load_dataset(tmp_path, "voc")[0].boxes, [[-1, 0, 10, 10]])  # devkit: 1-based
+    np.testing.assert_array_equal(load_dataset(tmp_path, "voc", voc_origin=0)[0].boxes, [[0, 1, 10, 10]])
+    with pytest.raises(DatasetError, match=r"voc_origin must be 1 .* or 0"):
+        load_dataset(tmp_path, "voc", voc_origin=2)
+    # xmin 0 cannot be a 1-based index: the check reports it, and passes when the numbers are read as written
+    assert ssd_ros_main(["dataset", "check", str(tmp_path)]) == 1
+    assert "reaches 1 px outside the 20x10 image" in capsys.readouterr().out
+    assert ssd_ros_main(["dataset", "check", str(tmp_path), "--voc-origin", "0"]) == 0
+    assert "boxes as written (voc_origin 0)" in capsys.readouterr().out
+
+
+def test_voc_images_found_by_name_or_id_and_foreign_xml_reported(tmp_path):
+    write_image(tmp_path / "images" / "sub" / "A.PNG", 20, 10)  # the XML says a.jpg
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><size><width>20</width><height>10</height></size></annotation>")
+    (tmp_path / "annotations" / "cvat.xml").write_text("<annotations><image name='a.jpg'/></annotations>")
+    dataset = load_dataset(tmp_path, "auto")
+    assert [a.image_path for a in dataset] == [tmp_path / "images" / "sub" / "A.PNG"]
+    report = check_dataset(tmp_path)
+    assert report.issue_counts == {"not a VOC annotation": 1} and "cvat.xml" in report.issues[0].file
+
+
+def test_split_errors_name_what_was_looked_for(tmp_path):
+    source = scene_dataset(tmp_path / "source", count=3)
+    write_voc(source, tmp_path / "data", "lowercase")
+    write_split_list(tmp_path / "data" / "a" / "train.txt", ["s0"])
+    write_split_list(tmp_path / "data" / "b" / "train.txt", ["s1"])
+    with pytest.raises(DatasetError, match=r"split 'train' .* listed by several files \(a/train.txt, b/train.txt\)"):
+        load_dataset(tmp_path / "data", "auto", "train")
+    with pytest.raises(DatasetError, match=r"split 'val' not found .*here: \['a/train.txt', 'b/train.txt'\]"):
+        load_dataset(tmp_path / "data", "auto", "val")
+    write_split_list(tmp_path / "data" / "val.txt", ["s0", "gone"])
+    with pytest.raises(DatasetError, match=r"gone.xml: listed in val.txt \(split 'val'\)"):
+        load_dataset(tmp_path / "data", "auto", "val")
+
+
+# ------------------------------------------------------------------------------------ TensorFlow CSV
+def test_tf_csv_known_answer_any_column_order_negatives_and_bad_rows(tmp_path):
+    write_image(tmp_path / "images" / "a.jpg", 64, 48)
+    write_image(tmp_path / "images" / "b.jpg", 32, 32)
+    csv_file = tmp_path / "train_labels.csv"
+    csv_file.write_text("class,filename,xmin,ymin,xmax,ymax,extra\n"  # no width/height: read from the images
+                        "dog,a.jpg,10,4,30,12.5,x\n"
+                        "cat,a.jpg,0,0,5,5,x\n"
+                        ",b.jpg,,,,,x\n")  # an image without objects
+    assert detect_format(tmp_path) == "csv" and detect_format(csv_file) == "csv"
+    dataset = load_dataset(tmp_path, "auto", "train")
+    assert dataset.class_names == ("cat", "dog") and [a.image_id for a in dataset] == ["a", "b"]
+    np.testing.assert_array_equal(dataset[0].boxes, [[10, 4, 30, 12.5], [0, 0, 5, 5]])  # as written
+    np.testing.assert_array_equal(dataset[0].class_indices, [1, 0])
+    assert (dataset[0].width, dataset[0].height, dataset[1].width) == (64, 48, 32) and len(dataset[1].boxes) == 0
+    assert dataset[0].image_path == tmp_path / "images" / "a.jpg"
+    assert len(load_dataset(csv_file, "csv")) == 2
+    csv_file.write_text("filename,width,height,class,xmin,ymin,xmax,ymax\na.jpg,64,48,dog,10,four,30,12\n")
+    with pytest.raises(DatasetError, match=r"train_labels.csv: line 2: could not convert string to float: 'four'"):
+        load_dataset(tmp_path, "csv")
+    csv_file.write_text("file,class,xmin,ymin,xmax,ymax\n")
+    with pytest.raises(DatasetError, match="no TensorFlow CSV file"):
+        load_dataset(tmp_path, "csv")
+
+
+def test_tf_csv_splits_from_files_folders_and_txt_lists(tmp_path):
+    source = scene_dataset(tmp_path / "source", count=6)
+    train, valid = source.subset([0, 1, 2, 3], "train"), source.subset([4, 5], "valid")
+    roboflow = tmp_path / "roboflow"  # train/_annotations.csv beside the images
+    write_tf_csv(train, roboflow / "train" / "_annotations.csv", roboflow / "train")
+    write_tf_csv(valid, roboflow / "valid" / "_annotations.csv", roboflow / "valid")
+    assert detect_format(roboflow) == "csv"
+    assert_same_dataset(valid, load_dataset(roboflow, "auto", "val"))
+    assert_same_dataset(source, load_dataset(roboflow, "auto"))
+    # one CSV of every box, plus a text list per split; a file of all labels beside per-split files counts once
+    flat = tmp_path / "flat"
+    write_tf_csv(source, flat / "all_labels.csv", flat / "images")
+    write_tf_csv(valid, flat / "valid_labels.csv")
+    write_split_list(flat / "train.txt", [a.image_path.name for a in train])
+    assert_same_dataset(train, load_dataset(flat, "csv", "train"))
+    assert_same_dataset(valid, load_dataset(flat, "csv", "valid"))
+    assert_same_dataset(source, load_dataset(flat, "csv"))
+    write_tf_csv(valid, flat / "valid_labels.csv", origin=1)  # now it disagrees with all_labels.csv
+    report = check_dataset(flat, "csv")
+    assert report.issue_counts == {"conflicting csv rows": 2} and report.images == 6
 
 
 # ------------------------------------------------------------------------------------------ splits
 def test_seeded_split_is_a_reproducible_partition_independent_of_listing_order(tmp_path):
-    write_voc(tmp_path, [(f"img{i:02d}", 20, 20, [("a", 1, 1, 9, 9)]) for i in range(20)])
+    write_voc_scenes(tmp_path, [(f"img{i:02d}", 20, 20, [("a", 1, 1, 9, 9)]) for i in range(20)])
     dataset = load_dataset(tmp_path, "voc")
     train, val = seeded_split(dataset, 0.25, seed=3)
     assert len(val) == 5 and len(train) == 15
@@ -145,7 +312,7 @@ def test_seeded_split_is_a_reproducible_partition_independent_of_listing_order(t
 
 # ------------------------------------------------------------------------------------------- check
 def test_check_reports_every_kind_of_issue_with_its_file(tmp_path, capsys):
-    write_voc(tmp_path, [
+    write_voc_scenes(tmp_path, [
         ("good", 40, 30, [("cell", 2, 2, 20, 20)]),
         ("empty", 40, 30, [("cell", 5, 5, 5, 15)]),
         ("flipped", 40, 30, [("cell", 20, 5, 10, 15)]),
@@ -180,7 +347,7 @@ def test_check_reports_every_kind_of_issue_with_its_file(tmp_path, capsys):
 
 
 def test_check_of_a_clean_dataset_passes_and_bad_paths_exit_2(tmp_path, capsys):
-    write_voc(tmp_path / "ok", [("a", 40, 30, [("cell", 2, 2, 20, 20)])])
+    write_voc_scenes(tmp_path / "ok", [("a", 40, 30, [("cell", 2, 2, 20, 20)])])
     assert ssd_ros_main(["dataset", "check", str(tmp_path / "ok"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["issue_counts"] == {}
     assert ssd_ros_main(["dataset", "check", str(tmp_path / "absent")]) == 2

@@ -3,13 +3,13 @@
 Contract: ``RunLog(out, resume)`` opens ``out/log.csv`` (appending on resume, else starting anew)
 and, unless disabled, a TensorBoard SummaryWriter on ``out/tensorboard``. ``step`` records the
 per-iteration loss and learning rate (tags train/loss, train/bbox_loss, train/cls_loss, train/lr
-at the global step); ``epoch`` writes the CSV row and the epoch scalars (epoch/loss, val/mAP,
-val/mAP_50, val/AP50/<class>). Only the main process of a distributed run creates a RunLog.
+at the global step); ``epoch`` writes the CSV row (validation columns empty in epochs without
+validation) and the epoch scalars (epoch/loss; val/mAP, val/mAP_50, val/AP50/<class> when validated).
+Only the main process of a distributed run creates a RunLog.
 """
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 
 COLUMNS = ["epoch", "loss", "bbox_loss", "cls_loss", "lr", "val_map", "val_map_50", "seconds"]
@@ -37,15 +37,16 @@ class RunLog:
         self._writer.add_scalar("train/cls_loss", cls_loss, global_step)
         self._writer.add_scalar("train/lr", lr, global_step)
 
-    def epoch(self, epoch: int, bbox_loss: float, cls_loss: float, lr: float, validation: dict,
+    def epoch(self, epoch: int, bbox_loss: float, cls_loss: float, lr: float, validation: dict | None,
               seconds: float) -> None:
+        scores = [f"{validation['map']:.4f}", f"{validation['map_50']:.4f}"] if validation is not None else ["", ""]
         self._csv.writerow([epoch, f"{bbox_loss + cls_loss:.4f}", f"{bbox_loss:.4f}", f"{cls_loss:.4f}", f"{lr:.6f}",
-                            f"{validation['map']:.4f}", f"{validation['map_50']:.4f}", f"{seconds:.1f}"])
+                            *scores, f"{seconds:.1f}"])
         self._file.flush()
         if self._writer is None:
             return
         self._writer.add_scalar("epoch/loss", bbox_loss + cls_loss, epoch)
-        if not math.isnan(validation["map_50"]):
+        if validation is not None:
             self._writer.add_scalar("val/mAP", validation["map"], epoch)
             self._writer.add_scalar("val/mAP_50", validation["map_50"], epoch)
             for name, value in validation.get("ap_50_per_class", {}).items():
