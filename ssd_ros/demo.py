@@ -112,6 +112,7 @@ class DemoCamera:
 
 
 def forward_output(process: subprocess.Popen, ready: threading.Event) -> None:
+    assert process.stdout is not None  # started with stdout=subprocess.PIPE
     for line in process.stdout:
         print(f"[ssd_detector] {line.rstrip()}", flush=True)
         if "active:" in line:
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     model = args.model or str(default_model_path())
     args.out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-u", "-m", "ssd_ros.ros.detector_node", "--ros-args",
-               "-p", f"model_path:={model}", "-p", "score_threshold:=0.5",
+               "-p", f"model_path:={model}",
                "-r", f"image:={CAMERA_TOPIC}", "-r", f"detections:={DETECTIONS_TOPIC}",
                "-r", f"debug_image:={DEBUG_TOPIC}"]
     print(f"demo: ROS_DOMAIN_ID={domain}, DDS on loopback only; starting the detector on {model}", flush=True)

@@ -8,15 +8,16 @@ parameter the launch files set is declared by the node with the same type, every
 reference is installed, and :func:`detector_command_line` gives the exact ``ros2 run`` command line
 a launch file's Node action executes, which the tests start for real.
 
-Defaults come from config/*.yaml, so the launch files and ``--params-file`` agree.
+Parameter defaults have one home, the node's parameter table (:mod:`ssd_ros.ros.params`): a launch
+argument that maps to a parameter (model, backend, score_threshold, ...) defaults to empty, which
+means "not given", and only a given one is passed to the node, over ``params_file``. So a user's
+params file is honoured for every parameter, and a command-line argument still overrides it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ssd_ros.resources import share_path
 
@@ -35,49 +36,11 @@ class LaunchArgument:
     choices: tuple[str, ...] | None = None
 
 
-def config_defaults(config_file: str) -> dict[str, Any]:
-    """The ``ros__parameters`` of an installed config/*.yaml file."""
-    document = yaml.safe_load(share_path(f"config/{config_file}").read_text())
-    return dict(document["/**"]["ros__parameters"])
-
-
 def _text(value: Any) -> str:
-    """A parameter default as launch-argument text (launch arguments are strings)."""
+    """A parameter value as launch-argument text (launch arguments are strings)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
-
-
-def detector_arguments(config_file: str = "detector.yaml") -> list[LaunchArgument]:
-    """Arguments every launch file that starts the detector declares."""
-    from ssd_ros.ros.params import BACKENDS, PRECISIONS, TRANSPORTS
-
-    defaults = config_defaults(config_file)
-    return [
-        LaunchArgument("image", "/camera/image_raw", "Camera image topic the detector subscribes to "
-                       "(sensor_msgs/Image, or <image>/compressed with image_transport:=compressed)."),
-        LaunchArgument("detections", "detections", "Topic for the vision_msgs/Detection2DArray output."),
-        LaunchArgument("model", _text(defaults["model_path"]), "SSD model file (.onnx); empty: the embedded "
-                       "default model."),
-        LaunchArgument("model_config", _text(defaults["model_config"]), "YAML sidecar for a third-party model; "
-                       "empty: the description inside the ONNX file."),
-        LaunchArgument("backend", _text(defaults["backend"]), "Inference backend.", BACKENDS),
-        LaunchArgument("device", _text(defaults["device"]), "Device for the backend (cpu, cuda, cuda:N; "
-                       "CPU/GPU/AUTO for openvino)."),
-        LaunchArgument("precision", _text(defaults["precision"]), "Inference precision; empty: the "
-                       "backend's default.", PRECISIONS),
-        LaunchArgument("score_threshold", _text(defaults["score_threshold"]), "Minimum score of a published "
-                       "detection, 0..1 (changeable at runtime with ros2 param set)."),
-        LaunchArgument("image_transport", _text(defaults["image_transport"]), "raw: sensor_msgs/Image; "
-                       "compressed: sensor_msgs/CompressedImage on <image>/compressed.", TRANSPORTS),
-        LaunchArgument("params_file", str(share_path(f"config/{config_file}")), "Parameter file for the "
-                       "detector; the arguments above override it."),
-        LaunchArgument("namespace", "", "Namespace of the detector node and its relative topics."),
-        LaunchArgument("node_name", DEFAULT_NODE_NAME, "Name of the detector node."),
-        LaunchArgument("use_sim_time", "false", "Use /clock (true when replaying a bag with --clock).",
-                       BOOLEAN_CHOICES),
-        LaunchArgument("log_level", "info", "Logging level of the detector node.", LOG_LEVELS),
-    ]
+    return repr(value) if value == "" else str(value)
 
 
 # launch argument -> node parameter it sets, with the parameter's type
@@ -91,13 +54,64 @@ ARGUMENT_PARAMETERS = {
     "image_transport": ("image_transport", str),
     "use_sim_time": ("use_sim_time", bool),
 }
+NOT_GIVEN = ""
+
+
+def _parameter_argument(name: str, what: str, config_file: str, choices: tuple[str, ...] | None = None,
+                        node_default: Any = None) -> LaunchArgument:
+    """A launch argument for a parameter: empty (not given) leaves the value to params_file."""
+    from ssd_ros.ros.params import config_file_values
+
+    parameter = ARGUMENT_PARAMETERS[name][0]
+    value = node_default if node_default is not None else config_file_values(config_file)[parameter]
+    description = (f"{what} Empty: {parameter} from params_file; the default params_file (config/{config_file}) "
+                   f"and the node give {_text(value)}.")
+    return LaunchArgument(name, NOT_GIVEN, description, (NOT_GIVEN, *choices) if choices else None)
+
+
+def detector_arguments(config_file: str = "detector.yaml") -> list[LaunchArgument]:
+    """Arguments every launch file that starts the detector declares; ``config_file`` is its params_file."""
+    from ssd_ros.ros.params import BACKENDS, PRECISIONS, TRANSPORTS
+
+    return [
+        LaunchArgument("image", "/camera/image_raw", "Camera image topic the detector subscribes to "
+                       "(sensor_msgs/Image, or <image>/compressed with image_transport:=compressed)."),
+        LaunchArgument("detections", "detections", "Topic for the vision_msgs/Detection2DArray output."),
+        _parameter_argument("model", "SSD model file (.onnx; '' in the file: the embedded default model).",
+                            config_file),
+        _parameter_argument("model_config", "YAML sidecar for a third-party model ('' in the file: the "
+                            "description inside the ONNX file).", config_file),
+        _parameter_argument("backend", "Inference backend.", config_file, BACKENDS),
+        _parameter_argument("device", "Device for the backend (cpu, cuda, cuda:N; CPU/GPU/AUTO for openvino).",
+                            config_file),
+        _parameter_argument("precision", "Inference precision (fp32, fp16, bf16, int8; '' in the file: the "
+                            "backend's default).", config_file, PRECISIONS[1:]),
+        _parameter_argument("score_threshold", "Minimum score of a published detection, 0..1 (changeable at "
+                            "runtime with ros2 param set).", config_file),
+        _parameter_argument("image_transport", "raw: sensor_msgs/Image; compressed: sensor_msgs/CompressedImage "
+                            "on <image>/compressed.", config_file, TRANSPORTS),
+        LaunchArgument("params_file", str(share_path(f"config/{config_file}")), "Parameter file for the "
+                       "detector (ros__parameters under /** or the node's name); parameters it leaves out keep "
+                       "the node's defaults, and the arguments above override it when given."),
+        LaunchArgument("namespace", "", "Namespace of the detector node and its relative topics."),
+        LaunchArgument("node_name", DEFAULT_NODE_NAME, "Name of the detector node."),
+        _parameter_argument("use_sim_time", "Use /clock (true when replaying a bag with --clock).", config_file,
+                            BOOLEAN_CHOICES, node_default=False),
+        LaunchArgument("log_level", "info", "Logging level of the detector node.", LOG_LEVELS),
+    ]
 
 
 def parameter_value(text: str, kind: type) -> Any:
+    """A launch argument's text as a parameter value of type ``kind``; ValueError says what was expected."""
     if kind is bool:
         if text.lower() not in BOOLEAN_CHOICES:
             raise ValueError(f"expected true or false, got {text!r}")
         return text.lower() == "true"
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"expected a number, got {text!r}") from None
     return kind(text)
 
 
@@ -116,8 +130,13 @@ class DetectorNodeSetup:
 def detector_node_setup(values: dict[str, str], extra_parameters: dict[str, Any] | None = None,
                         extra_remappings: list[tuple[str, str]] | None = None) -> DetectorNodeSetup:
     """The detector node for resolved launch-argument ``values`` (argument name -> text)."""
-    parameters = {parameter: parameter_value(values[argument], kind)
-                  for argument, (parameter, kind) in ARGUMENT_PARAMETERS.items() if argument in values}
+    parameters = {}
+    for argument, (parameter, kind) in ARGUMENT_PARAMETERS.items():
+        if values.get(argument, NOT_GIVEN) != NOT_GIVEN:
+            try:
+                parameters[parameter] = parameter_value(values[argument], kind)
+            except ValueError as error:
+                raise ValueError(f"launch argument {argument}:={values[argument]}: {error}") from None
     parameters.update(extra_parameters or {})
     remappings = [("detections", values["detections"])] if "detections" in values else []
     if "image" in values and "image_topics" not in parameters:
@@ -184,7 +203,8 @@ def jetson_arguments() -> list[LaunchArgument]:
         LaunchArgument("sensor_id", "0", "CSI sensor index (nvarguscamerasrc sensor-id)."),
         LaunchArgument("width", "1280", "Camera image width in pixels."),
         LaunchArgument("height", "720", "Camera image height in pixels."),
-        LaunchArgument("fps", "30", "Camera frame rate."),
+        LaunchArgument("fps", "30", "Camera frame rate in frames per second (v4l2_camera time_per_frame, usb_cam "
+                       "framerate, the CSI pipeline's framerate)."),
         LaunchArgument("frame_id", "camera_optical_frame", "frame_id stamped on the camera images."),
         LaunchArgument("image", CAMERA_TOPIC, "Image topic between camera driver and detector."),
         *detector,
@@ -201,27 +221,38 @@ class CameraNodeSetup:
 
 
 def csi_pipeline(sensor_id: int, width: int, height: int, fps: int) -> str:
-    """GStreamer pipeline for gscam: Argus capture into NVMM, converted to system-memory RGB."""
+    """GStreamer pipeline for gscam: Argus capture into NVMM, converted by the VIC (nvvidconv, not the
+    CPU) to system-memory UYVY, which gscam publishes as ``yuv422`` and the detector decodes itself."""
     return (f"nvarguscamerasrc sensor-id={sensor_id} ! "
             f"video/x-raw(memory:NVMM),width={width},height={height},framerate={fps}/1 ! "
-            "nvvidconv ! video/x-raw,format=BGRx ! videoconvert")
+            "nvvidconv ! video/x-raw,format=UYVY")
 
 
 def jetson_camera_setup(values: dict[str, str]) -> CameraNodeSetup:
+    """The camera driver node: every driver publishes YUV 4:2:2 as captured (no CPU colour conversion
+    in the driver; the detector converts only what it uses), and its image and camera_info topics,
+    whatever the driver calls them, are remapped next to ``image``."""
     width, height, fps = int(values["width"]), int(values["height"]), int(values["fps"])
-    to_detector = [("image_raw", values["image"]), ("camera_info", values["image"].rpartition("/")[0] + "/camera_info")]
-    if values["camera"] == "csi":
+    if fps < 1:
+        raise ValueError(f"fps must be a positive whole number of frames per second, got {values['fps']!r}")
+    info = values["image"].rpartition("/")[0] + "/camera_info" if "/" in values["image"] else "camera_info"
+    if values["camera"] == "csi":  # gscam advertises camera/image_raw and camera/camera_info
         return CameraNodeSetup("gscam", "gscam_node", "csi_camera", {
             "gscam_config": csi_pipeline(int(values["sensor_id"]), width, height, fps),
-            "camera_name": "csi_camera", "frame_id": values["frame_id"], "sync_sink": False,
-            "use_gst_timestamps": False}, [*to_detector, ("camera/image_raw", values["image"])])
-    if values["usb_driver"] == "usb_cam":
+            "image_encoding": "yuv422", "camera_name": "csi_camera", "frame_id": values["frame_id"],
+            "sync_sink": False, "use_gst_timestamps": False},
+            [("camera/image_raw", values["image"]), ("camera/camera_info", info)])
+    to_detector = [("image_raw", values["image"]), ("camera_info", info)]
+    if values["usb_driver"] == "usb_cam":  # pixel_format yuyv publishes yuv422_yuy2 unconverted
         return CameraNodeSetup("usb_cam", "usb_cam_node_exe", "usb_camera", {
             "video_device": values["video_device"], "image_width": width, "image_height": height,
             "framerate": float(fps), "pixel_format": "yuyv", "frame_id": values["frame_id"]}, to_detector)
+    # v4l2_camera: time_per_frame is [numerator, denominator] seconds per frame; output_encoding equal to
+    # the YUYV capture's encoding means no conversion (its default, rgb8, converts on the CPU)
     return CameraNodeSetup("v4l2_camera", "v4l2_camera_node", "usb_camera", {
-        "video_device": values["video_device"], "image_size": [width, height], "pixel_format": "YUYV",
-        "output_encoding": "rgb8", "camera_frame_id": values["frame_id"]}, to_detector)
+        "video_device": values["video_device"], "image_size": [width, height], "time_per_frame": [1, fps],
+        "pixel_format": "YUYV", "output_encoding": "yuv422_yuy2", "camera_frame_id": values["frame_id"]},
+        to_detector)
 
 
 EVALUATION_DETECTIONS_TOPIC = "/ssd_eval/detections"

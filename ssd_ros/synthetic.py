@@ -35,7 +35,7 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
         overlay = image.copy()
         cv2.ellipse(overlay, centre, axes, float(rng.uniform(0, 180)), 0, 360,
                     tuple(int(c) for c in rng.integers(0, 256, 3)), -1, cv2.LINE_AA)
-        image = cv2.addWeighted(overlay, 0.35, image, 0.65, 0)
+        image = np.asarray(cv2.addWeighted(overlay, 0.35, image, 0.65, 0), dtype=image.dtype)
     return image
 
 
@@ -54,7 +54,7 @@ def _shape_polygon(kind: str, centre: np.ndarray, size: float, angle: float) -> 
 
 def _fill_texture(rng: np.random.Generator, mask: np.ndarray, image: np.ndarray) -> None:
     """Paint the masked pixels with a saturated colour, plain, striped or speckled."""
-    hsv = np.uint8([[[rng.integers(0, 180), rng.integers(150, 256), rng.integers(120, 256)]]])
+    hsv = np.array([[[rng.integers(0, 180), rng.integers(150, 256), rng.integers(120, 256)]]], dtype=np.uint8)
     colour = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(float)
     height, width = mask.shape
     style = rng.integers(0, 3)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ from torch import nn
 from ssd_ros.core.backends.torch_backend import build_torchvision_ssd
 from ssd_ros.core.spec import ModelSpec
 from ssd_ros.core.torchvision_ssd import canonical_architecture, torchvision_spec
+
+if TYPE_CHECKING:
+    from torchvision.models.detection.ssd import SSD
 
 TARGET_LOGIT_STD = 2.0
 
@@ -32,7 +36,7 @@ def labels_for(num_classes: int) -> tuple[str, ...]:
 class RawHead(nn.Module):
     """Backbone + head of a torchvision SSD: normalised input -> (class logits, box offsets)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: SSD) -> None:
         super().__init__()
         self.backbone, self.head = model.backbone, model.head
 
@@ -64,6 +68,7 @@ def random_ssd(arch: str, num_classes: int, seed: int, calibration_batches: int 
             for layer in model.head.classification_head.module_list:
                 last_conv = [m for m in layer.modules() if isinstance(m, nn.Conv2d)][-1]
                 last_conv.weight.mul_(TARGET_LOGIT_STD / spread)
+                assert last_conv.bias is not None  # torchvision's SSD head convolutions have biases
                 last_conv.bias.mul_(TARGET_LOGIT_STD / spread)
     return model.eval()
 
@@ -76,14 +81,14 @@ def assert_outputs_are_normal(logits: np.ndarray, offsets: np.ndarray) -> None:
                                  "exploded, comparisons with it would be meaningless")
 
 
-def save_checkpoint(model: nn.Module, arch: str, path: Path) -> Path:
+def save_checkpoint(model: SSD, arch: str, path: Path) -> Path:
     num_classes = model.head.classification_head.num_columns
     torch.save({"arch": canonical_architecture(arch), "labels": list(labels_for(num_classes)),
                 "state_dict": model.state_dict()}, path)
     return path
 
 
-def export_raw_onnx(model: nn.Module, arch: str, path: Path, opset: int = 17) -> ModelSpec:
+def export_raw_onnx(model: SSD, arch: str, path: Path, opset: int = 17) -> ModelSpec:
     import onnx
 
     num_classes = model.head.classification_head.num_columns

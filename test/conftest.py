@@ -8,16 +8,18 @@ see leftovers of earlier tests.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from ssd_ros.ros import env
 
+# Domains claimed by processes the tests start are appended here (ssd_ros.ros.env); the guard reads it.
+os.environ[env.DOMAIN_LOG_VARIABLE] = tempfile.mkstemp(prefix="ssd_ros-test-domains-")[1]
 SESSION_DOMAIN_ID = env.apply_localhost_environ()
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("SSD_ROS_SHARED", REPO_ROOT.parent / "shared"))
+from paths import SHARED  # noqa: E402
 
 
 @pytest.fixture
@@ -74,18 +76,40 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_SNIFFER_KEY] = sniffer.__enter__()
 
 
+def session_domains() -> set[int]:
+    """Every domain id this test session used: its own, and those claimed in it or by its children."""
+    claimed = {int(line) for line in Path(os.environ[env.DOMAIN_LOG_VARIABLE]).read_text().split()}
+    return {SESSION_DOMAIN_ID, *env.claimed_domains, *claimed}
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     sniffer = session.config.stash.get(_SNIFFER_KEY, None)
     if sniffer is None:
         return
     sniffer.__exit__(None, None, None)
-    leaked = {name: count for name, count in sniffer.counts.items() if count}
+    domains = session_domains()
+    leaked = {name: count for name, count in sniffer.packets(domains).items() if count}
+    others = {name: dict(counts) for name, counts in sniffer.counts.items() if counts and name not in leaked}
+    note = (f" (ignored: RTPS of other domains, not this session's, on {others})" if others else "")
     if leaked:
-        print(f"\nFAILED: DDS (RTPS) packets left the loopback interface during the tests: {leaked}; "
-              f"first frames: {sniffer.examples}. Every ROS process must run through ssd_ros.ros.env.")
+        examples = [text for (name, domain), text in sniffer.examples.items() if domain in domains][:3]
+        session.config.stash[_VERDICT_KEY] = (
+            f"FAILED: DDS (RTPS) packets of this test session's domains {sorted(domains)} left the loopback "
+            f"interface: {leaked}; first frames: {examples}. Every ROS process a test starts must keep DDS on "
+            f"loopback (ssd_ros.ros.env).{note}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:
-        print(f"\nDDS containment: no RTPS packet on {sorted(sniffer.counts)} during the session")
+        session.config.stash[_VERDICT_KEY] = (
+            f"DDS containment: no RTPS packet of this session's domains {sorted(domains)} on "
+            f"{sorted(sniffer.counts)}{note}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The guard's verdict, printed after pytest's own summary so it is the last thing a reader sees."""
+    verdict = config.stash.get(_VERDICT_KEY, None)
+    if verdict is not None:
+        print(f"\n{verdict}")
 
 
 _SNIFFER_KEY = pytest.StashKey["object"]()
+_VERDICT_KEY = pytest.StashKey[str]()

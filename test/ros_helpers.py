@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import rclpy
+from paths import REPO_ROOT, SHARED
 from rclpy.executors import SingleThreadedExecutor
 
 from ssd_ros.processes import interrupt_and_wait
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class NodeGraph:
@@ -52,15 +52,15 @@ class NodeGraph:
 
 @contextmanager
 def ros_process(args: list[str], log_path: Path, ready_text: str | None = None,
-                timeout: float = 60.0) -> Iterator[subprocess.Popen]:
-    """Run ``python ARGS...`` as its own process (inheriting the test's DDS environment).
+                timeout: float = 60.0, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """Run ``python ARGS...`` as its own process (with the test's DDS environment, or ``env``).
 
     Output goes to ``log_path``; with ``ready_text`` the context waits until that text appears.
     On exit the process gets SIGINT, like Ctrl-C, and must stop by itself.
     """
     log = log_path.open("w")
     process = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
-                               env=dict(os.environ), cwd=REPO_ROOT)
+                               env=dict(os.environ) if env is None else env, cwd=REPO_ROOT)
     try:
         if ready_text is not None:
             deadline = time.monotonic() + timeout
@@ -74,3 +74,22 @@ def ros_process(args: list[str], log_path: Path, ready_text: str | None = None,
     finally:
         interrupt_and_wait(process)
         log.close()
+
+
+def require_ros2_cli() -> None:
+    """Skip the calling test module without the ``ros2`` command line and launch packages, unless they
+    belong here: where ../shared/ros2-cli exists (CI, developers) `make setup` installs them, so their
+    absence is a failure, not a reason to skip."""
+    import importlib.util
+    import shutil
+
+    missing = [name for name in ("launch_pytest", "launch_ros", "ros2cli") if importlib.util.find_spec(name) is None]
+    if shutil.which("ros2") is None:
+        missing.append("the ros2 command")
+    if not missing:
+        return
+    if (SHARED / "ros2-cli").is_dir():
+        pytest.fail(f"{', '.join(missing)} missing although {SHARED / 'ros2-cli'} exists: run `make setup`",
+                    pytrace=False)
+    pytest.skip(f"{', '.join(missing)} not installed: source a ROS 2 installation, or put the ros2-cli wheels "
+                f"at {SHARED / 'ros2-cli'} and run `make setup`", allow_module_level=True)

@@ -7,6 +7,13 @@ Two modes, chosen by whether a ROS 2 installation is sourced (``ROS_DISTRO`` set
   interface packages (``ssd_ros_msgs``, and ``compat/vision_msgs`` only when ``vision_msgs`` is
   not importable) are built with CMake and installed into the venv, where they import with no
   extra environment.
+* Where ../shared/ros2-cli exists (developers and CI; ``SSD_ROS_SHARED`` points elsewhere), the
+  upstream Jazzy launch / launch_pytest / ``ros2`` command-line wheels are installed too, and
+  composition_interfaces (which launch_ros imports) is built like the other interfaces.
+* In PyPI-wheel mode the checkout is registered in the venv prefix as an installed ament package
+  (``share/ament_index``, ``share/ssd_ros/{launch,config,models}`` as links into the checkout and
+  ``lib/ssd_ros/{detector,ssd-ros}``), which is what ``ros2 launch`` / ``ros2 run`` look up; the
+  links make it behave like ``colcon build --symlink-install``.
 * ROS mode (a sourced Humble/Jazzy): the venv sees the system site-packages, the system
   ``vision_msgs`` is used (never a local one) and colcon builds the workspace into
   ``.colcon/install``, which ``tools/run`` sources.
@@ -32,6 +39,12 @@ VENV_PYTHON = VENV / "bin" / "python"
 STAMPS = VENV / ".ssd_ros-stamps"
 REQUIREMENTS = ROOT / "requirements"
 COLCON_BASE = ROOT / ".colcon"
+SHARED = Path(os.environ.get("SSD_ROS_SHARED", ROOT.parent / "shared"))
+ROS2_CLI = SHARED / "ros2-cli"
+PACKAGE = "ssd_ros"
+# What a colcon install of the package puts under share/ssd_ros (setup.py's data_files).
+SHARED_TREES = ("launch", "config", "models", "compat", "package.xml")
+EXECUTABLES = ("detector", "ssd-ros")
 # Paths of the machine that built the ROS wheels, baked into their CMake export files.
 WHEEL_BUILD_PYTHON_INCLUDE = "/opt/python/cp311-cp311/include/python3.11"
 WHEEL_BUILD_NUMPY_INCLUDE = "/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include"
@@ -52,7 +65,8 @@ def fingerprint(*parts: Path | str) -> str:
         if isinstance(part, Path):
             files = sorted(p for p in part.rglob("*") if p.is_file()) if part.is_dir() else [part]
             for file in files:
-                digest.update(file.relative_to(ROOT).as_posix().encode())
+                name = file.relative_to(part if part.is_dir() else part.parent)
+                digest.update(name.as_posix().encode())
                 digest.update(file.read_bytes())
         else:
             digest.update(part.encode())
@@ -174,6 +188,64 @@ def build_interfaces_from_wheels() -> None:
     mark_done("interfaces", own_key)
 
 
+def install_ros2_cli() -> None:
+    """launch, launch_ros, launch_pytest and the ``ros2`` command line from ../shared/ros2-cli."""
+    wheels = sorted((ROS2_CLI / "wheels").glob("*.whl"))
+    if not wheels:
+        log(f"no {ROS2_CLI}: the ros2 command line, launch and launch_pytest are not installed "
+            "(their tests skip); on a ROS 2 machine they come with the installation")
+        return
+    requirements = REQUIREMENTS / "ros2-cli.txt"
+    key = fingerprint(ROS2_CLI, requirements, REQUIREMENTS / "constraints.txt")
+    if up_to_date("ros2-cli", key):
+        log("ros2 command line and launch packages up to date")
+        return
+    pip = [VENV_PYTHON, "-m", "pip", "install", "--disable-pip-version-check"]
+    run([*pip, "-c", REQUIREMENTS / "constraints.txt", "-r", requirements])
+    # The wheels name their ROS dependencies by ROS package name (ament-index-python, rclpy, ...),
+    # which the ros-* wheels already provide under other distribution names: no dependency resolution.
+    run([*pip, "--no-deps", *wheels])
+    cmake_build_install(ROS2_CLI / "composition_interfaces")
+    mark_done("ros2-cli", key)
+
+
+def _link(link: Path, target: Path) -> None:
+    if link.is_symlink() and link.readlink() == target:
+        return
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+
+
+def register_ament_package() -> None:
+    """Make the checkout an installed ament package of the venv prefix (see the module docstring).
+
+    Files are linked one by one under real folders, as ``colcon build --symlink-install`` does:
+    ``ros2 launch`` finds launch files with ``os.walk``, which does not descend into linked folders.
+    Runs at every ``make setup`` (it takes milliseconds), so added files appear and removed ones go.
+    """
+    index = VENV / "share" / "ament_index" / "resource_index" / "packages"
+    index.mkdir(parents=True, exist_ok=True)
+    (index / PACKAGE).touch()
+    share = VENV / "share" / PACKAGE
+    wanted = {}
+    for name in SHARED_TREES:
+        source = ROOT / name
+        files = [source] if source.is_file() else sorted(
+            path for path in source.rglob("*") if path.is_file() and "__pycache__" not in path.parts)
+        wanted.update({share / path.relative_to(ROOT): path for path in files})
+    for name in EXECUTABLES:
+        wanted[VENV / "lib" / PACKAGE / name] = VENV / "bin" / name
+    for folder in (share, VENV / "lib" / PACKAGE):
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                if path.is_symlink() and path not in wanted:
+                    path.unlink()
+    for link, target in wanted.items():
+        _link(link, target)
+
+
 def build_workspace_with_colcon() -> None:
     """ROS mode: the sourced installation provides vision_msgs; colcon builds both packages."""
     key = fingerprint(ROOT / "ssd_ros_msgs", ROOT / "package.xml", os.environ.get("ROS_DISTRO", ""))
@@ -202,6 +274,8 @@ def main() -> int:
     install_python_packages(wheel_mode)
     if wheel_mode:
         build_interfaces_from_wheels()
+        install_ros2_cli()
+        register_ament_package()
     else:
         build_workspace_with_colcon()
     log(f"environment ready in {time.monotonic() - started:.1f} s")

@@ -8,6 +8,7 @@ from ssd_ros.core.detector import Detector
 from ssd_ros.core.errors import ModelLoadError
 from ssd_ros.core.preprocess import ImageError
 from ssd_ros.core.spec import ModelSpec, ModelSpecError, load_model_spec
+from ssd_ros.core.trial import ModelTrialError, trial_run
 from ssd_ros.core.types import Detections, PostprocessConfig
 
 __all__ = [
@@ -17,7 +18,9 @@ __all__ = [
     "ModelLoadError",
     "ModelSpec",
     "ModelSpecError",
+    "ModelTrialError",
     "PostprocessConfig",
     "available_backends",
     "load_model_spec",
+    "trial_run",
 ]

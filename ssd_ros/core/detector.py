@@ -2,8 +2,10 @@
 
 Contract:
 - ``Detector.load(model_path, config_path=None, backend="onnxruntime", ...)`` reads the ModelSpec
-  (ONNX metadata, a YAML sidecar, or a torchvision checkpoint), opens the backend and checks that
-  the graph has the outputs the spec names; problems raise ModelLoadError / ModelSpecError.
+  (ONNX metadata, a YAML sidecar, or a torchvision checkpoint), checks it against an ONNX graph
+  (model_check.py: input size and layout, labels against score columns, prior count against box
+  rows), opens the backend and checks that the graph has the outputs the spec names; problems
+  raise ModelLoadError / ModelSpecError, one line each.
 - ``detect(image, color, post)`` / ``detect_batch(images, color, post)``: uint8 H x W x 3 frames in
   "rgb" or "bgr" order (sizes may differ within a batch) -> Detections in pixels of each frame.
 - Thread safety: a Detector has no mutable state besides ``last_timings`` (replaced whole), so
@@ -19,6 +21,8 @@ import numpy as np
 
 from ssd_ros.core.backends import Backend, create_backend
 from ssd_ros.core.boxes import decode, to_xyxy
+from ssd_ros.core.model_check import check_spec_against_graph, missing_outputs_message, read_graph_or_none
+from ssd_ros.core.model_file import check_model_file, check_torch_checkpoint_file
 from ssd_ros.core.postprocess import filter_final, postprocess, sigmoid, softmax
 from ssd_ros.core.preprocess import FrameTransform, Preprocessor
 from ssd_ros.core.priors import prior_boxes
@@ -28,24 +32,11 @@ from ssd_ros.core.types import Detections, PostprocessConfig
 CHECKPOINT_SUFFIXES = (".pt", ".pth")
 
 
-def required_outputs(spec: ModelSpec) -> dict[str, str]:
-    """Spec field -> graph output name that the convention reads."""
-    output = spec.output
-    if output.convention in ("decoded", "raw"):
-        return {"output.scores": output.scores, "output.boxes": output.boxes}
-    if output.convention == "tf_nms":
-        return {"output.boxes": output.boxes, "output.classes": output.classes, "output.scores": output.scores,
-                "output.num_detections": output.num_detections}
-    return {"output.detections": output.detections}
-
-
 class Detector:
     def __init__(self, spec: ModelSpec, backend: Backend) -> None:
-        missing = {field: name for field, name in required_outputs(spec).items() if name not in backend.output_names}
+        missing = missing_outputs_message(spec, backend.output_names)
         if missing:
-            fields = ", ".join(f"{field}={name!r}" for field, name in missing.items())
-            raise ModelSpecError(f"the model has no output {fields}; its outputs are {list(backend.output_names)}: "
-                                 "set those fields of the model description to the right names")
+            raise ModelSpecError(missing)
         self.spec = spec
         self.backend = backend
         self._preprocess = Preprocessor(spec.input)
@@ -59,14 +50,20 @@ class Detector:
              device: str = "cpu", num_threads: int = 0, precision: str | None = None,
              **backend_options) -> Detector:
         model_path = Path(model_path)
-        if not model_path.is_file():
-            raise ModelSpecError(f"model file {model_path} does not exist; check model_path / --model")
+        check_model_file(model_path)
+        if config_path:
+            check_model_file(config_path, "model config")
         if model_path.suffix in CHECKPOINT_SUFFIXES and not config_path:
+            check_torch_checkpoint_file(model_path)  # before torch is imported
             from ssd_ros.core.backends.torch_backend import spec_from_checkpoint
 
             spec = spec_from_checkpoint(model_path)
         else:
             spec = load_model_spec(model_path, config_path)
+        graph = read_graph_or_none(model_path) if model_path.suffix.lower() == ".onnx" else None
+        if graph is not None:  # before the backend: a wrong description is one clear line
+            source = str(config_path) if config_path else f"(metadata of {model_path.name})"
+            check_spec_against_graph(spec, graph, source)
         return cls(spec, create_backend(backend, model_path, device=device, num_threads=num_threads,
                                         precision=precision, **backend_options))
 

@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 
 from ssd_ros.core.spec import InputSpec
+from ssd_ros.errors import UserError
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """An input image that cannot be used; the message says what is wrong."""
 
 

@@ -2,7 +2,8 @@
 
 A model is described by one document (a mapping). Models exported by ssd_ros carry it as JSON in
 the ONNX ``metadata_props`` under ``ssd_ros.model_spec``; third-party models get a YAML sidecar with
-the same schema (see models/examples/). Schema, with defaults:
+the same schema (see models/examples/). Schema, with defaults (docs/model-description.md is the
+reference page; a test keeps its fields and defaults equal to the dataclasses below):
 
     input:
       width, height: int            # model input size in pixels (required)
@@ -34,7 +35,8 @@ the same schema (see models/examples/). Schema, with defaults:
       min_sizes: [[px, ...], ...]   # min_sizes scheme: box sizes per map, pixels of the input
       aspect_ratios: [[r, ...], ...]  # torchvision scheme (DefaultBoxGenerator)
       min_ratio, max_ratio: float   # 0.15, 0.9; or explicit ``scales`` (len = maps + 1)
-      steps: [int, ...] | null
+      steps: [px, ...] | null       # stride per map in input pixels: prior centres at (i + 0.5) * step
+                                    #   (both schemes); null: centres on each map's own grid
     architecture: str               # free text, e.g. ssdlite320_mobilenet_v3_large
     provenance: mapping             # free: training command, dataset, validation mAP, ...
 
@@ -99,7 +101,7 @@ class PriorSpec:
     min_ratio: float = 0.15
     max_ratio: float = 0.9
     scales: tuple[float, ...] | None = None
-    steps: tuple[int, ...] | None = None
+    steps: tuple[float, ...] | None = None  # stride of each map in input pixels; None: the map's own grid
 
 
 @dataclass(frozen=True)
@@ -306,10 +308,11 @@ class _Parser:
         scheme = self.get(section, "priors.scheme", str, choices=("min_sizes", "torchvision"),
                           fix="raw-head models need a prior-box scheme: min_sizes or torchvision")
         maps = self.get(section, "priors.feature_maps", list, fix="list the [height, width] of every feature map")
-        if not maps or not all(isinstance(m, list) and len(m) == 2 and all(isinstance(v, int) for v in m)
+        if not maps or not all(isinstance(m, list) and len(m) == 2 and all(isinstance(v, int) and v > 0 for v in m)
                                for m in maps):
-            raise self.fail("priors.feature_maps", f"must be a list of [height, width] pairs, got {maps!r}",
-                            "e.g. [[30, 40], [15, 20]]")
+            raise self.fail("priors.feature_maps", f"must be a list of [height, width] pairs of positive whole "
+                            f"numbers, got {maps!r}", "e.g. [[30, 40], [15, 20]] (docs/model-description.md: "
+                            "deriving feature_maps)")
         feature_maps = tuple((m[0], m[1]) for m in maps)
 
         def per_map(name: str) -> tuple[tuple[float, ...], ...]:
@@ -325,6 +328,11 @@ class _Parser:
         if scales is not None and len(scales) != len(feature_maps) + 1:
             raise self.fail("priors.scales", f"must have {len(feature_maps) + 1} values (one per map plus one)",
                             "or leave it out and use min_ratio/max_ratio")
+        if steps is not None and (len(steps) != len(feature_maps) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in steps)):
+            raise self.fail("priors.steps", f"must have one positive stride in input pixels per feature map "
+                            f"({len(feature_maps)}), got {steps!r}",
+                            "or leave it out to centre the priors on each map's own grid")
         return PriorSpec(
             scheme=scheme,
             feature_maps=feature_maps,
@@ -335,5 +343,5 @@ class _Parser:
             min_ratio=self.get(section, "priors.min_ratio", float, 0.15),
             max_ratio=self.get(section, "priors.max_ratio", float, 0.9),
             scales=tuple(float(s) for s in scales) if scales is not None else None,
-            steps=tuple(int(s) for s in steps) if steps is not None else None,
+            steps=tuple(int(v) if float(v).is_integer() else float(v) for v in steps) if steps is not None else None,
         )

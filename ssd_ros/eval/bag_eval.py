@@ -7,9 +7,12 @@ Steps of ``evaluate_bag(request, run_mode, model_labels)``:
    (``match_records``); GroundTruthError when nothing pairs, saying why;
 3. ``run_mode(ModeInput)`` produces detections for the frames that have ground truth
    (``ModeInput.wanted``, frame indices) and reports frames it could not decode;
-4. score with pycocotools (metrics.py) on the ground-truth classes the model knows (``model_labels``;
-   None: all of them). Frames without output count as frames with no detections; in recorded and
-   online modes the metrics on the frames that had an output are given too.
+4. check every ground-truth box against its frame's size (truth_boxes.py: NaN/infinite, degenerate
+   and outside boxes left out, partly outside ones clipped, all counted in ``ground_truth.problems``
+   and warned about; GroundTruthError when no box is left to score), then score with COCOeval
+   (metrics.py) on the ground-truth classes the model knows (``model_labels``; None: all of them).
+   Frames without output count as frames with no detections; in recorded and online modes the
+   metrics on the frames that had an output are given too.
 
 Every frame read ends up in exactly one of evaluated / unmatched (no ground truth, or ground truth of
 another size) / unreadable, every ground-truth record in exactly one matching outcome, and ground-truth
@@ -43,6 +46,7 @@ from ssd_ros.eval.ground_truth import (
 )
 from ssd_ros.eval.metrics import EvaluationResult, ImageDetections, ImageGroundTruth, evaluate
 from ssd_ros.eval.mode_types import ModeOutput
+from ssd_ros.eval.truth_boxes import check_boxes
 
 MAX_LISTED = 10  # examples of unreadable frames in the report
 
@@ -107,6 +111,7 @@ def load_truth(request: BagEvalRequest, bag: Bag) -> GroundTruth:
             truth = GroundTruth(tuple(replace(record, key=position) for position, record in enumerate(truth.records)),
                                 truth.class_names, "index", truth.description, truth.problems)
         return truth
+    assert request.truth_path is not None  # exactly one of the two is set: checked above
     return truth_from_dataset(request.truth_path, request.truth_format, request.truth_split,
                               request.match or "index")
 
@@ -169,16 +174,24 @@ def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth:
                                f"ground truth, {dict(outcomes)}; {len(unreadable)} frames unreadable")
 
     class_index = {name: position for position, name in enumerate(classes)}
-    unknown_truth, other_detections = Counter(), Counter()
+    unknown_truth: Counter[str] = Counter()
+    other_detections: Counter[str] = Counter()
+    box_problems: Counter[str] = Counter()
     truths, found, with_output = [], [], []
     empty = ImageDetections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
     for index in evaluated:
         record = truth_of_frame[index]
-        known = np.array([name in class_index for name in record.names], bool)
-        unknown_truth.update(name for name in record.names if name not in class_index)
-        truths.append(ImageGroundTruth(record.boxes[known], np.array([class_index[n] for n in record.names
-                                                                      if n in class_index], np.int64),
-                                       record.difficult[known]))
+        width, height = output.frame_sizes.get(index) or (record.width, record.height)
+        if width is None and 0 <= index < len(frames):
+            width, height = frames[index].width, frames[index].height
+        checked = check_boxes(record.boxes, width, height)
+        box_problems.update(checked.problems)
+        names = tuple(name for name, kept in zip(record.names, checked.keep.tolist(), strict=True) if kept)
+        known = np.array([name in class_index for name in names], bool)
+        unknown_truth.update(name for name in names if name not in class_index)
+        truths.append(ImageGroundTruth(checked.boxes[known], np.array([class_index[n] for n in names
+                                                                       if n in class_index], np.int64),
+                                       record.difficult[checked.keep][known]))
         frame_output = output.outputs.get(index)
         if frame_output is None:
             found.append(empty)
@@ -189,7 +202,21 @@ def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth:
         found.append(ImageDetections(frame_output.boxes[keep], frame_output.scores[keep],
                                      np.array([class_index[n] for n in frame_output.names if n in class_index],
                                               np.int64)))
+    problems = {**truth.problems, **box_problems}
+    scorable = sum(int((~truth_boxes.difficult).sum()) if truth_boxes.difficult is not None else len(truth_boxes.boxes)
+                   for truth_boxes in truths)
+    given = sum(len(truth_of_frame[i].names) for i in evaluated)
+    if not scorable and given:  # boxes were given, none can be scored: the ground truth is broken
+        raise GroundTruthError(
+            f"no ground-truth box can be scored on the {len(evaluated)} evaluated frames, so mAP is undefined: "
+            f"{given} boxes, problems {problems or 'none'}, of classes the model does not know "
+            f"{dict(unknown_truth) or 'none'}; fix the ground truth")
     metrics = evaluate(truths, found, classes)
+    if not scorable:  # frames labelled as empty: no mAP exists; say so and report 0, never COCOeval's -1
+        metrics = replace(metrics, map=max(metrics.map, 0.0), map_50=max(metrics.map_50, 0.0),
+                          map_75=max(metrics.map_75, 0.0))
+        warnings.append(f"the ground truth of the {len(evaluated)} evaluated frames has no boxes: mAP is "
+                        "undefined and reported as 0 (only false positives can be counted)")
     no_output = len(evaluated) - len(with_output)
     metrics_with_output = None
     if request.mode != "offline" and no_output and with_output:
@@ -201,9 +228,9 @@ def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth:
     truth_report = {"source": truth.description, "match": truth.match, "records": len(truth.records),
                     "outcomes": {name: outcomes[name] for name in OUTCOMES},
                     "boxes_evaluated": int(sum(len(t.boxes) for t in truths)),
-                    "boxes_of_classes_the_model_does_not_know": dict(unknown_truth), "problems": truth.problems}
+                    "boxes_of_classes_the_model_does_not_know": dict(unknown_truth), "problems": problems}
     detection_report = {"evaluated": metrics.detections, "of_classes_not_in_ground_truth": dict(other_detections)}
-    warnings += _warnings(frame_counts, outcomes, truth, unknown_truth, other_detections, frames, request)
+    warnings += _warnings(frame_counts, outcomes, truth, unknown_truth, other_detections, frames, request, problems)
     unreadable_examples = [{"frame": index, "reason": reason} for index, reason in sorted(unreadable.items())]
     return BagEvaluation(
         mode=request.mode,
@@ -215,7 +242,8 @@ def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth:
 
 
 def _warnings(frame_counts: dict[str, int], outcomes: Counter, truth: GroundTruth, unknown_truth: Counter,
-              other_detections: Counter, frames: list[FrameKey], request: BagEvalRequest) -> list[str]:
+              other_detections: Counter, frames: list[FrameKey], request: BagEvalRequest,
+              problems: dict[str, int]) -> list[str]:
     warnings = []
     if frame_counts["unreadable"]:
         warnings.append(f"{frame_counts['unreadable']} of {frame_counts['read']} frames could not be read "
@@ -233,8 +261,8 @@ def _warnings(frame_counts: dict[str, int], outcomes: Counter, truth: GroundTrut
     if other_detections:
         warnings.append(f"detections of classes the ground truth does not have were left out: "
                         f"{dict(other_detections)}")
-    if truth.problems:
-        warnings.append(f"ground-truth problems: {truth.problems}")
+    if problems:
+        warnings.append(f"ground-truth problems: {problems}")
     stamps = Counter(frame.stamp_ns for frame in frames if frame.stamp_ns is not None)
     shared = sum(count for count in stamps.values() if count > 1)
     if shared and truth.match == "stamp":

@@ -7,11 +7,18 @@ Contract:
 - ``bag.topics``: name -> TopicSummary (type, message count, log-time span and rate).
 - ``bag.require(topic, types)`` raises ``BagError`` for a missing topic or a wrong type, listing
   the bag's topics with their types.
-- ``bag.messages(topic)`` yields ``BagMessage(index, log_ns, raw, msgtype)`` in log-time order;
-  ``bag.decode(message)`` returns the rosbags message object or raises ``UnreadableMessage``.
+- ``bag.messages(topic)`` yields ``BagMessage(index, log_ns, raw, msgtype)`` in log-time order; when
+  the bag is damaged part-way (an MCAP chunk whose checksum does not match, a malformed SQLite page,
+  bytes rosbags cannot parse) it stops there and ``bag.damage[topic]`` says where and why;
+  ``bag.decode(message)`` returns the rosbags message object or raises ``UnreadableMessage`` (for
+  any failure to deserialize, never another exception).
+- A bag file whose content is not what its name says (an SQLite file named .bag) is a BagError
+  naming both, before rosbags reads it by its suffix.
 - ``read_frame_keys(bag, topic)`` reads the header of every camera frame (no pixel decoding):
   ``FrameKey(index, log_ns, stamp_ns, frame_id, width, height)`` (width/height None for
-  CompressedImage) or, for a message that cannot be deserialized, the reason in ``error``.
+  CompressedImage) or, for a message that cannot be deserialized, the reason in ``error``; the
+  frames the bag's index counts beyond a damaged part are FrameKeys with the damage as ``error``,
+  so every frame is accounted for (unreadable, not missing).
 - ``decode_frame(message, msgtype)``: a uint8 HxWx3 frame and its color order ("rgb"/"bgr") through
   :mod:`ssd_ros.camera_frames` (the node's code); raises ``UnreadableMessage`` with the reason.
 Times are nanoseconds; ``stamp_ns`` is the message header stamp, ``log_ns`` the recorder's time.
@@ -25,11 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ssd_ros.camera_frames import FrameError, compressed_to_frame, image_to_frame
+from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS, FrameError, compressed_to_frame, image_to_frame
+from ssd_ros.errors import UserError
 from ssd_ros.eval.bag_types import CAMERA_TYPES, COMPRESSED_IMAGE, bag_typestore
 
 
-class BagError(ValueError):
+class BagError(UserError, ValueError):
     """Bad bag input (missing file or topic, wrong type, no frames); the message says what to do."""
 
 
@@ -66,7 +74,7 @@ class TopicTimes:
 class BagMessage:
     index: int  # position on its topic, 0-based, in log-time order
     log_ns: int
-    raw: bytes | memoryview
+    raw: bytes  # as rosbags' readers yield it
     msgtype: str
 
 
@@ -81,6 +89,30 @@ class FrameKey:
     error: str | None = None
 
 
+# what a bag file starts with -> (its kind, the file name suffix rosbags reads it by)
+_MAGIC = {b"SQLite format 3\x00": ("an SQLite database (rosbag2 sqlite3)", ".db3"),
+          b"\x89MCAP": ("an MCAP file", ".mcap"), b"#ROSBAG V2.0": ("a ROS 1 bag", ".bag")}
+
+
+def _check_file_kind(path: Path) -> None:
+    """A bag file whose content is not what its name says: BagError naming both (rosbags trusts the suffix)."""
+    if not path.is_file():
+        return
+    try:
+        with path.open("rb") as bag_file:
+            start = bag_file.read(16)
+    except OSError as error:
+        raise BagError(f"cannot read bag {path}: {error.strerror}") from None
+    for magic, (kind, suffix) in _MAGIC.items():
+        if start.startswith(magic):
+            if path.suffix.lower() != suffix:
+                raise BagError(f"bag {path} is {kind} but is named {path.suffix or 'without a suffix'}: rename it "
+                               f"to end in {suffix} (or pass the rosbag2 folder holding it)")
+            return
+    raise BagError(f"cannot open bag {path}: it starts with neither the SQLite, MCAP nor ROS 1 bag header (a "
+                   "corrupt or unrelated file?)")
+
+
 class Bag:
     def __init__(self, path: str | Path) -> None:
         from rosbags.highlevel import AnyReader, AnyReaderError
@@ -89,14 +121,18 @@ class Bag:
         if not self.path.exists():
             raise BagError(f"bag {self.path} does not exist (give a rosbag2 folder, an .mcap/.db3 file or a "
                            "ROS 1 .bag)")
+        _check_file_kind(self.path)
         try:
             self._reader = AnyReader([self.path], default_typestore=bag_typestore())
             self._reader.open()
         except (AnyReaderError, OSError) as error:
             raise BagError(f"cannot open bag {self.path}: {error} (is it a rosbag2 folder with metadata.yaml, "
                            "an .mcap/.db3 file or a ROS 1 .bag?)") from None
+        except Exception as error:  # rosbags' readers raise plain errors (UnicodeDecodeError, sqlite3, struct) on junk
+            raise BagError(f"cannot open bag {self.path}: it is damaged ({type(error).__name__}: {error})") from None
         self.is_ros1 = not self._reader.is2
         self._topics: dict[str, TopicSummary] | None = None
+        self.damage: dict[str, tuple[int, str]] = {}  # topic -> (messages read before the damage, reason)
 
     def __enter__(self) -> Bag:
         return self
@@ -157,16 +193,26 @@ class Bag:
 
     def messages(self, topic: str) -> Iterator[BagMessage]:
         connections = [c for c in self._reader.connections if c.topic == topic]
-        for index, (connection, timestamp, raw) in enumerate(self._reader.messages(connections=connections)):
+        index = 0
+        reader = self._reader.messages(connections=connections)
+        while True:
+            try:
+                connection, timestamp, raw = next(reader)
+            except StopIteration:
+                return
+            except Exception as error:  # ReaderError (chunk checksum), sqlite3.DatabaseError, struct.error, ...
+                self.damage[topic] = (index, f"the bag is damaged after message {index} of {topic} "
+                                             f"({type(error).__name__}: {' '.join(str(error).split())[:200]})")
+                return
             yield BagMessage(index, timestamp, raw, connection.msgtype)
+            index += 1
 
     def decode(self, message: BagMessage):
-        from rosbags.highlevel import AnyReaderError
-
         try:
             return self._reader.deserialize(message.raw, message.msgtype)
-        except AnyReaderError as error:
-            raise UnreadableMessage(f"cannot deserialize {message.msgtype}: {error}") from None
+        except Exception as error:  # AnyReaderError, and plain errors of the CDR parser on corrupt bytes
+            raise UnreadableMessage(f"cannot deserialize {message.msgtype}: "
+                                    f"{' '.join(str(error).split())[:200] or type(error).__name__}") from None
 
     def to_cdr(self, message: BagMessage) -> bytes:
         """A camera message as ROS 2 CDR bytes, e.g. to publish it.
@@ -203,13 +249,23 @@ def read_frame_keys(bag: Bag, topic: str) -> list[FrameKey]:
         sized = message.msgtype != COMPRESSED_IMAGE
         keys.append(FrameKey(message.index, message.log_ns, stamp_ns(msg.header), msg.header.frame_id,
                              int(msg.width) if sized else None, int(msg.height) if sized else None))
+    if topic in bag.damage:
+        _, reason = bag.damage[topic]
+        counted = bag.topics[topic].count if topic in bag.topics else len(keys)
+        keys += [FrameKey(index, keys[-1].log_ns if keys else 0, None, "", None, None, reason)
+                 for index in range(len(keys), max(counted, len(keys) + 1))]
     return keys
 
 
-def decode_frame(msg, msgtype: str) -> tuple[np.ndarray, str]:
+def decode_frame(msg, msgtype: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
+    """The node's conversion, the node's pixel limit: frames above it are unreadable, never decoded."""
     if msgtype not in CAMERA_TYPES:
         raise UnreadableMessage(f"{msgtype} is not a camera message")
     try:
-        return compressed_to_frame(msg) if msgtype == COMPRESSED_IMAGE else image_to_frame(msg)
+        if msgtype == COMPRESSED_IMAGE:
+            return compressed_to_frame(msg, max_pixels)
+        return image_to_frame(msg, max_pixels)
     except FrameError as error:
         raise UnreadableMessage(str(error)) from None
+    except Exception as error:  # the decoder's own errors on strange data
+        raise UnreadableMessage(f"cannot decode the frame ({type(error).__name__}: {error})") from None

@@ -10,9 +10,14 @@ it like the original latched publisher). Use it as a context manager; the bag is
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ssd_ros.eval.bag_reader import BagError
 from ssd_ros.eval.bag_types import bag_typestore
+
+if TYPE_CHECKING:  # rosbags is imported only when a bag is written
+    from rosbags.interfaces import Connection
+    from rosbags.rosbag2 import Writer
 
 STORAGES = ("sqlite3", "mcap")
 
@@ -36,9 +41,9 @@ class BagWriter:
             raise BagError(f"{self.path} already exists: choose another output path or delete it first")
         self.store = bag_typestore()
         plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-        self._writer = Writer(self.path, version=Writer.VERSION_LATEST, storage_plugin=plugin)
+        self._writer: Writer | None = Writer(self.path, version=Writer.VERSION_LATEST, storage_plugin=plugin)
         self._writer.open()
-        self._connections: dict[str, object] = {}
+        self._connections: dict[str, Connection] = {}
         self.counts: dict[str, int] = {}
 
     def __enter__(self) -> BagWriter:
@@ -53,6 +58,7 @@ class BagWriter:
             self._writer = None
 
     def write(self, topic: str, msgtype: str, log_ns: int, message, latched: bool = False) -> None:
+        assert self._writer is not None, f"{self.path} is closed"
         connection = self._connections.get(topic)
         if connection is None:
             qos = [_latched_qos()] if latched else []

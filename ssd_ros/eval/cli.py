@@ -11,8 +11,13 @@ Modes on a bag: offline (default; the core Detector on the bag's frames), record
 DDS to the ssd_detector node, started here or already running, and its output scored).
 ``--model`` defaults to the embedded default model (as the node does). Prints mAP@[.5:.95], mAP@.5,
 mAP@.75 and AP@.5 per class (``--json``: the whole report); ``--report DIR`` writes report.json,
-report.md and plots. Exit codes: 0 done, 1 mAP@.5 below ``--min-map`` (a CI gate), 2 bad input
-(missing file or topic, no frames, ground truth matching no frame, a model that does not load).
+report.md and plots into a folder the report owns (checked before the evaluation runs: a file or a
+folder holding other files is refused unless ``--overwrite``; a failed run leaves no report.json).
+Ground-truth boxes are checked first (NaN, infinite, degenerate, outside the image): every problem is
+counted in the report and warned about, and no box left to score is an error. Exit codes: 0 done,
+1 mAP@.5 below ``--min-map`` (a CI gate), 2 bad input (missing file or topic, no frames, ground truth
+matching no frame or with no scorable box, a model that does not load or cannot run a frame), in
+one line.
 """
 from __future__ import annotations
 
@@ -21,7 +26,12 @@ import json
 import sys
 from pathlib import Path
 
-SCORE_THRESHOLD, MAX_DETECTIONS = 0.01, 100  # low threshold: the whole precision-recall curve is scored
+from ssd_ros.errors import UserError
+from ssd_ros.ros.params import evaluation_values
+
+# config/eval.yaml over the node's table: a low threshold, since the whole precision-recall curve is scored
+SCORE_THRESHOLD = evaluation_values()["score_threshold"]
+MAX_DETECTIONS = evaluation_values()["max_detections"]
 
 
 def add_parser(subparsers) -> None:
@@ -59,6 +69,8 @@ def add_parser(subparsers) -> None:
                          help="recorded mode: score this Detection2DArray topic of the bag; with --online: the topic "
                               "the node publishes on (default /ssd_eval/detections)"),
         bag.add_argument("--report", type=Path, help="folder for report.json, report.md and plots"),
+        bag.add_argument("--overwrite", action="store_true",
+                         help="write the --report into a folder that holds other files"),
         bag.add_argument("--online", action="store_true", help="publish the frames over DDS to the detector node")]
 
     online = parser.add_argument_group("online mode")
@@ -74,7 +86,13 @@ def add_parser(subparsers) -> None:
         online.add_argument("--ready-timeout", type=float, default=120.0, help="seconds to wait for the node"),
         online.add_argument("--record-bag", type=Path,
                             help="record the run (frames, outputs, ground truth) into a bag"),
-        online.add_argument("--record-storage", choices=["sqlite3", "mcap"], default="sqlite3")]
+        online.add_argument("--record-storage", choices=["sqlite3", "mcap"], default="sqlite3"),
+        online.add_argument("--lockstep", action="store_true",
+                            help="publish the next frame once the node answered the previous one (or after "
+                                 "--lockstep-timeout): nothing is dropped for speed, so the score equals offline "
+                                 "mode's on any machine; the rate is then the node's"),
+        online.add_argument("--lockstep-timeout", type=float, default=10.0,
+                            help="with --lockstep: seconds to wait for an answer before moving on (default: 10)")]
 
     parser.add_argument("--min-map", type=float, default=None, help="exit 1 if mAP@0.5 is below this")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -99,31 +117,33 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{', '.join(given)} only apply with {needs}")
 
 
-class UsageError(ValueError):
+class UsageError(UserError, ValueError):
     pass
 
 
 def run(args: argparse.Namespace) -> int:
-    from ssd_ros.core import ModelLoadError
-    from ssd_ros.datasets import DatasetError
-    from ssd_ros.eval.bag_reader import BagError
-    from ssd_ros.eval.bag_types import MessageTypesError
-    from ssd_ros.eval.ground_truth import GroundTruthError
-    from ssd_ros.eval.online import NodeError
-
     try:
         if (args.data is None) == (args.bag is None):
             raise UsageError("give either --data DIR (a labelled dataset) or --bag BAG (a recording)")
         _check_options(args)
         map_50 = run_dataset(args) if args.data is not None else run_bag(args)
-    except (UsageError, ModelLoadError, DatasetError, BagError, GroundTruthError, MessageTypesError,
-            NodeError) as error:
+    except UserError as error:  # every package's errors (ssd_ros/errors.py)
         print(f"ssd-ros eval: {error}", file=sys.stderr)
         return 2
     if args.min_map is not None and map_50 < args.min_map:
         print(f"ssd-ros eval: mAP@.5 {map_50:.3f} is below --min-map {args.min_map}", file=sys.stderr)
         return 1
     return 0
+
+
+def _load_detector(args: argparse.Namespace):
+    """The Detector, after the node's trial run on a blank frame (a model that cannot run fails here, once)."""
+    from ssd_ros.core import Detector, trial_run
+
+    model = _model_path(args)
+    detector = Detector.load(model, args.model_config, backend=args.backend)
+    trial_run(detector, f"model {model}")
+    return detector
 
 
 def _model_path(args: argparse.Namespace) -> Path:
@@ -157,20 +177,23 @@ def _print_metrics(title: str, metrics) -> None:
 def run_dataset(args: argparse.Namespace) -> float:
     from dataclasses import asdict
 
-    from ssd_ros.core import Detector
     from ssd_ros.datasets import load_dataset
     from ssd_ros.eval.dataset import evaluate_on_dataset
 
     model = _model_path(args)
-    detector = Detector.load(model, args.model_config, backend=args.backend)
+    detector = _load_detector(args)
     dataset = load_dataset(args.data, args.format, args.split)
     result = evaluate_on_dataset(detector, dataset, _postprocess(args))
     metrics = result.metrics
+    warnings = [f"ground-truth problems: {result.problems}"] if result.problems else []
     if args.json:
-        print(json.dumps({**asdict(metrics), "mean_detect_ms": result.mean_detect_ms}, indent=2))
+        print(json.dumps({**asdict(metrics), "mean_detect_ms": result.mean_detect_ms,
+                          "ground_truth_problems": result.problems, "warnings": warnings}, indent=2))
     else:
         _print_metrics(f"{model.name} on {args.data} ({args.split or 'all'}): {metrics.images} images, "
                        f"{metrics.ground_truth_boxes} objects, {result.mean_detect_ms:.1f} ms per image", metrics)
+    for warning in warnings:
+        print(f"ssd-ros eval: warning: {warning}", file=sys.stderr)
     return metrics.map_50
 
 
@@ -180,13 +203,17 @@ def _model_classes(spec) -> tuple[str, ...]:
 
 def run_bag(args: argparse.Namespace) -> float:
     from ssd_ros.eval.bag_eval import BagEvalRequest, evaluate_bag
-    from ssd_ros.eval.report import report_dict, write_report
+    from ssd_ros.eval.report import prepare_report_folder, report_dict, write_report
 
     if not args.image_topic:
         raise UsageError("--bag needs --image-topic (the camera topic to evaluate)")
     if (args.gt is None) == (args.gt_topic is None):
         raise UsageError("give the ground truth as --gt FILE_OR_DIR (COCO JSON, VOC or YOLO) or as --gt-topic TOPIC "
                          "(a Detection2DArray topic in the bag)")
+    if args.report is not None:
+        prepare_report_folder(args.report, args.overwrite)  # before the evaluation, which may take long
+    elif args.overwrite:
+        raise UsageError("--overwrite applies to --report")
     mode = "online" if args.online else "recorded" if args.detections_topic else "offline"
     request = BagEvalRequest(args.bag, args.image_topic, args.gt_topic, args.gt, args.gt_format, args.gt_split,
                              args.match, args.stamp_tolerance_ms, mode)
@@ -213,14 +240,14 @@ def run_bag(args: argparse.Namespace) -> float:
 
 def _mode(args: argparse.Namespace, mode: str, request):
     """The mode's runner, the model classes the ground truth is scored on, and the report's context."""
-    from ssd_ros.core import Detector, load_model_spec
+    from ssd_ros.core import load_model_spec
     from ssd_ros.eval.bag_eval import ModeInput
 
     if mode == "offline":
         from ssd_ros.eval.offline import run_offline
 
         model = _model_path(args)
-        detector = Detector.load(model, args.model_config, backend=args.backend)
+        detector = _load_detector(args)
         post = _postprocess(args)
 
         def run_mode(given: ModeInput):
@@ -246,8 +273,9 @@ def _mode(args: argparse.Namespace, mode: str, request):
 
     from ssd_ros.eval.online import OnlineSettings, run_online
 
-    if args.report is not None:
-        args.report.mkdir(parents=True, exist_ok=True)
+    if args.lockstep and args.rate is not None:
+        raise UserError("--rate and --lockstep exclude each other: lockstep publishes each frame once the node "
+                        "answered the previous one")
     settings = OnlineSettings(
         detections_topic=args.detections_topic or OnlineSettings.detections_topic,
         publish_topic=args.publish_topic, rate_hz=args.rate, start_node=not args.running_node,
@@ -255,12 +283,13 @@ def _mode(args: argparse.Namespace, mode: str, request):
         score_threshold=_score_threshold(args), max_detections=_max_detections(args), node_name=args.node_name,
         node_log=(args.report / "node.log") if args.report is not None else None,
         warmup_frames=args.warmup_frames, drain_s=args.drain_seconds, ready_timeout_s=args.ready_timeout,
-        record_bag=args.record_bag, record_storage=args.record_storage)
+        record_bag=args.record_bag, record_storage=args.record_storage, lockstep=args.lockstep,
+        lockstep_timeout_s=args.lockstep_timeout)
 
-    def run_mode(given: ModeInput):
+    def run_online_mode(given: ModeInput):
         return run_online(given.bag, args.image_topic, given.frames, given.wanted, settings, given.truth_of_frame,
                           given.truth_classes, labels)
 
     context = {"model": str(_model_path(args)) if known_model else "(the running node's)",
                "score_threshold": settings.score_threshold if settings.start_node else "(the running node's)"}
-    return run_mode, model_classes, context
+    return run_online_mode, model_classes, context

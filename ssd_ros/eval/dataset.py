@@ -3,12 +3,15 @@
 Contract: detections come from ``Detector.detect`` on each image (BGR as read from disk) with the
 given PostprocessConfig; model class ids are mapped to dataset classes by label name, so a model
 whose labels are [background, a, b] evaluates on a dataset with classes (a, b) or (b, a) alike.
-Returns pycocotools metrics (see metrics.py) and the mean detector time per image.
+Ground-truth boxes are checked against their image's size first (truth_boxes.py): problems are
+counted in ``DatasetEvaluation.problems`` (the CLI warns), and DatasetError says so when boxes were
+given but none is left to score. Returns COCOeval metrics (see metrics.py) and the mean detector time per image.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -16,17 +19,22 @@ import numpy as np
 from ssd_ros.core import Detector, PostprocessConfig
 from ssd_ros.datasets import DatasetError, DetectionDataset
 from ssd_ros.eval.metrics import EvaluationResult, ImageDetections, ImageGroundTruth, evaluate
+from ssd_ros.eval.truth_boxes import check_boxes
+from ssd_ros.ros.params import evaluation_values
 
 
 @dataclass(frozen=True)
 class DatasetEvaluation:
     metrics: EvaluationResult
     mean_detect_ms: float
+    problems: dict[str, int] = field(default_factory=dict)  # ground-truth box problems, counted
 
 
 def evaluate_on_dataset(detector: Detector, dataset: DetectionDataset,
                         post: PostprocessConfig | None = None) -> DatasetEvaluation:
-    post = post or PostprocessConfig(score_threshold=0.01, max_detections=100)
+    evaluation = evaluation_values()
+    post = post or PostprocessConfig(score_threshold=evaluation["score_threshold"],
+                                     max_detections=evaluation["max_detections"])
     unknown = [name for name in dataset.class_names if name not in detector.spec.labels]
     if unknown:
         raise DatasetError(f"the model does not know the dataset classes {unknown}; "
@@ -35,6 +43,7 @@ def evaluate_on_dataset(detector: Detector, dataset: DetectionDataset,
     for index, name in enumerate(dataset.class_names):
         to_dataset[detector.spec.labels.index(name)] = index
     truths, found, times = [], [], []
+    problems: Counter = Counter()
     for annotation in dataset:
         image = cv2.imread(str(annotation.image_path), cv2.IMREAD_COLOR)
         if image is None:
@@ -44,6 +53,16 @@ def evaluate_on_dataset(detector: Detector, dataset: DetectionDataset,
         times.append((time.perf_counter() - started) * 1e3)
         classes = to_dataset[detections.class_ids]
         keep = classes >= 0  # model classes the dataset does not have are not scored
-        truths.append(ImageGroundTruth(annotation.boxes, annotation.class_indices, annotation.difficult))
+        checked = check_boxes(annotation.boxes, annotation.width or image.shape[1], annotation.height or image.shape[0])
+        problems.update(checked.problems)
+        truths.append(ImageGroundTruth(checked.boxes, annotation.class_indices[checked.keep],
+                                       np.asarray(annotation.difficult, bool)[checked.keep]))
         found.append(ImageDetections(detections.boxes[keep], detections.scores[keep], classes[keep]))
-    return DatasetEvaluation(evaluate(truths, found, dataset.class_names), float(np.mean(times)))
+    if not truths:
+        raise DatasetError("the dataset has no images to evaluate")
+    given = sum(len(annotation.boxes) for annotation in dataset)
+    if given and not sum(int((~np.asarray(truth.difficult, bool)).sum()) for truth in truths):
+        raise DatasetError(f"no ground-truth box of the {len(truths)} images can be scored, so mAP is undefined "
+                           f"(problems: {dict(problems) or 'none'}); fix the annotations "
+                           "(`ssd-ros dataset check` lists them)")
+    return DatasetEvaluation(evaluate(truths, found, dataset.class_names), float(np.mean(times)), dict(problems))

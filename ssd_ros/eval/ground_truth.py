@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ssd_ros.datasets import DatasetError, detect_format, load_dataset
+from ssd_ros.errors import UserError
 from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage, stamp_ns
 from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY, LABEL_INFO
 from ssd_ros.eval.detection_messages import DIFFICULT_ID, label_map, parse_detection_array
@@ -40,7 +41,7 @@ UNREADABLE_FRAME = "frame unreadable"
 OUTCOMES = (MATCHED, NO_FRAME, FRAME_ID_MISMATCH, SIZE_MISMATCH, DUPLICATE, UNREADABLE_FRAME)
 
 
-class GroundTruthError(ValueError):
+class GroundTruthError(UserError, ValueError):
     """Ground truth that cannot be used; the message names the source and what to do."""
 
 
@@ -97,7 +98,8 @@ def sibling_label_info(bag: Bag, topic: str) -> dict[str, str]:
 def truth_from_topic(bag: Bag, topic: str) -> GroundTruth:
     bag.require(topic, (DETECTION_2D_ARRAY,), "ground-truth")
     labels = sibling_label_info(bag, topic)
-    records, problems = [], Counter()
+    records: list[BoxRecord] = []
+    problems: Counter[str] = Counter()
     for message in bag.messages(topic):
         try:
             msg = bag.decode(message)
@@ -113,6 +115,9 @@ def truth_from_topic(bag: Bag, topic: str) -> GroundTruth:
         records.append(BoxRecord(stamp_ns(msg.header), msg.header.frame_id, None, None, parsed.boxes[keep],
                                    tuple(n for n, k in zip(names, keep, strict=True) if k), difficult[keep],
                                    f"message {message.index}"))
+    if topic in bag.damage:  # the messages the index counts beyond the damaged part
+        read, _ = bag.damage[topic]
+        problems["unreadable ground-truth messages (the bag is damaged)"] += max(bag.topics[topic].count - read, 1)
     declared = tuple(labels[key] for key in sorted(labels, key=int))  # LabelInfo ids are integers
     seen = sorted({name for record in records for name in record.names} - set(declared))
     class_names = declared + tuple(seen)
@@ -165,14 +170,14 @@ def match_records(frames: Sequence[FrameKey], records: Sequence[BoxRecord], matc
         def candidate(record: BoxRecord) -> FrameKey | None:
             return frames[record.key] if 0 <= record.key < len(frames) else None
     elif match == "stamp":
-        stamped = sorted((f for f in frames if f.stamp_ns is not None), key=lambda f: f.stamp_ns)
-        stamps = np.array([f.stamp_ns for f in stamped], np.int64)
+        stamped = sorted(((f.stamp_ns, f) for f in frames if f.stamp_ns is not None), key=lambda pair: pair[0])
+        stamps = np.array([stamp for stamp, _ in stamped], np.int64)
 
         def candidate(record: BoxRecord) -> FrameKey | None:
             position = int(np.searchsorted(stamps, record.key))
             nearby = [stamped[p] for p in (position - 1, position) if 0 <= p < len(stamped)]
-            best = min(nearby, key=lambda f: abs(f.stamp_ns - record.key), default=None)
-            return best if best is not None and abs(best.stamp_ns - record.key) <= tolerance_ns else None
+            best = min(nearby, key=lambda pair: abs(pair[0] - record.key), default=None)
+            return best[1] if best is not None and abs(best[0] - record.key) <= tolerance_ns else None
     else:
         raise ValueError(f"match must be 'stamp' or 'index', got {match!r}")
     for position, record in enumerate(records):

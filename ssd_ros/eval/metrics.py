@@ -107,7 +107,9 @@ def coco_engine(name: str | None = None) -> _Engine:
 
 def _to_coco(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[ImageDetections],
              class_names: Sequence[str]) -> tuple[dict, list[dict]]:
-    images, annotations, results = [], [], []
+    images: list[dict] = []
+    annotations: list[dict] = []
+    results: list[dict] = []
     for image_id, truth in enumerate(ground_truth):
         images.append({"id": image_id, "width": 1, "height": 1})
         difficult = truth.difficult if truth.difficult is not None else np.zeros(len(truth.boxes), bool)
@@ -150,7 +152,7 @@ def evaluate(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[Imag
     dataset, results = _to_coco(ground_truth, detections, class_names)
     if not results:
         zeros = {name: 0.0 for name in class_names}
-        curves = {name: [] for name in class_names}
+        curves: dict[str, list[float]] = {name: [] for name in class_names}
         return EvaluationResult(0.0, 0.0, 0.0, zeros, zeros, len(ground_truth), len(dataset["annotations"]), 0,
                                 zeros, zeros, 0.0, curves, chosen.label)
     evaluator = _run_cocoeval(chosen, dataset, results)

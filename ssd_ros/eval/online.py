@@ -11,11 +11,20 @@ Contract of ``run_online(bag, image_topic, frames, wanted, settings, truth_of_fr
   the first frame whose outputs are not scored. Each frame is re-stamped with the wall clock at
   publish time (header.stamp patched in the CDR bytes), so latency is receipt time minus stamp,
   with no sim time; the stamp also identifies the frame its output belongs to. Frames whose pixels
-  cannot be decoded are not published and count as unreadable, as in the other modes.
+  cannot be decoded are not published and count as unreadable, as in the other modes. With
+  ``lockstep`` the next frame is published once the previous one was answered (or after
+  ``lockstep_timeout_s``): the node never has to drop a frame, so online scores equal offline ones
+  on any machine speed; the rate is then the node's.
+- Before the first frame, this process gives Fast DDS its large-frame transport
+  (:func:`ssd_ros.ros.transport.configure_transport`) unless the user configured DDS; a node it
+  starts inherits the same settings.
 - Outputs are taken with a raw subscription (reliable, deep queue) and decoded with rosbags; class
   ids become names through the node's LabelInfo (latched on the sibling ``label_info`` topic) or
   ``labels``. After the last frame it waits ``drain_s`` for late outputs; published frames without
-  an output are counted (``no output``: dropped in DDS or by the node's newest-frame-wins queue).
+  an output are counted, and split by the node's own /diagnostics counters of the input topic, read
+  after the warm-up and after the drain: received by the node, dropped by its newest-frame queue,
+  failed (by kind), answered; "lost in transport" is published minus received. A node without those
+  counters (another detector) leaves the split unknown, never guessed.
   Rates: publish = (frames - 1) / span of publish times; processed = (outputs - 1) / span of receipts.
 - With ``record_bag`` the run is recorded as a self-contained bag: the frames as published, the
   node's outputs as received (raw CDR, log time = receipt), its LabelInfo, and the ground truth of
@@ -25,17 +34,19 @@ Contract of ``run_online(bag, image_topic, frames, wanted, settings, truth_of_fr
 from __future__ import annotations
 
 import contextlib
+import shutil
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from ssd_ros.errors import UserError
 from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage, decode_frame
 from ssd_ros.eval.bag_types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, LABEL_INFO, bag_typestore
 from ssd_ros.eval.bag_writer import BagWriter
@@ -45,12 +56,15 @@ from ssd_ros.eval.mode_types import ModeOutput
 from ssd_ros.eval.progress import progress_bar
 from ssd_ros.eval.recorded import to_frame_output
 from ssd_ros.processes import interrupt_and_wait
+from ssd_ros.ros.params import evaluation_values
+from ssd_ros.ros.transport import configure_transport
 
 RECORDED_TRUTH_TOPIC = "/ground_truth/detections"
 LATENCY_PERCENTILES = (50, 90, 95, 99)
+COUNTERS_TIMEOUT_S = 3.0  # a node publishes /diagnostics every second by default
 
 
-class NodeError(RuntimeError):
+class NodeError(UserError, RuntimeError):
     """The detector node did not start, connect or keep running; the message says what to check."""
 
 
@@ -63,8 +77,8 @@ class OnlineSettings:
     model: Path | None = None  # None: the node's embedded default model
     model_config: Path | None = None
     backend: str = "onnxruntime"
-    score_threshold: float = 0.01
-    max_detections: int = 100
+    score_threshold: float = field(default_factory=lambda: evaluation_values()["score_threshold"])
+    max_detections: int = field(default_factory=lambda: evaluation_values()["max_detections"])
     node_name: str = "ssd_eval_detector"
     node_log: Path | None = None
     warmup_frames: int = 2
@@ -72,6 +86,9 @@ class OnlineSettings:
     ready_timeout_s: float = 120.0
     record_bag: Path | None = None
     record_storage: str = "sqlite3"
+    lockstep: bool = False
+    lockstep_timeout_s: float = 10.0
+    diagnostics_period_s: float = 0.25  # of a node started here: fresh counters soon after the drain
 
 
 def restamp(cdr: bytes, stamp_ns: int) -> bytes:
@@ -81,6 +98,12 @@ def restamp(cdr: bytes, stamp_ns: int) -> bytes:
     struct.pack_into("<iI" if little_endian else ">iI", patched, 4, stamp_ns // 1_000_000_000,
                      stamp_ns % 1_000_000_000)
     return bytes(patched)
+
+
+def stamp_of(cdr: bytes) -> int:
+    """header.stamp in nanoseconds of a message whose first field is a Header (the inverse of ``restamp``)."""
+    sec, nanosec = struct.unpack_from("<iI" if cdr[1] == 1 else ">iI", cdr, 4)
+    return sec * 1_000_000_000 + nanosec
 
 
 def sibling_topic(topic: str, name: str) -> str:
@@ -97,6 +120,7 @@ def node_command(settings: OnlineSettings, image_topic: str, compressed: bool) -
         "max_detections": str(settings.max_detections),
         "backend": settings.backend,
         "publish_debug_image": "false",
+        "diagnostics_period": str(settings.diagnostics_period_s),
     }
     if settings.model is not None:
         params["model_path"] = str(Path(settings.model).resolve())
@@ -109,11 +133,30 @@ def node_command(settings: OnlineSettings, image_topic: str, compressed: bool) -
     return args
 
 
-class _Replay:
-    """The in-process ROS side: frame publisher, raw output subscription, LabelInfo listener."""
+# The node's /diagnostics keys (ssd_ros/ros/statistics.py) that account for frames of one input topic.
+_COUNTER_KEYS = {"frames received": "received", "frames processed": "processed",
+                 "frames dropped (newer frame arrived first)": "dropped"}
+_FAILED_PREFIX = "frames failed: "
 
-    def __init__(self, publish_topic: str, compressed: bool, detections_topic: str) -> None:
+
+def node_counters(status) -> dict[str, int]:
+    """The frame counters of one DiagnosticStatus of the node: received, processed, dropped, failed: <kind>."""
+    counters = {}
+    for entry in status.values:
+        name = _COUNTER_KEYS.get(entry.key) or (
+            "failed: " + entry.key[len(_FAILED_PREFIX):] if entry.key.startswith(_FAILED_PREFIX) else
+            "failed: bad input" if entry.key == "frames with bad input" else None)
+        if name is not None and entry.value.strip().isdigit():
+            counters[name] = int(entry.value)
+    return counters
+
+
+class _Replay:
+    """The in-process ROS side: frame publisher, raw output subscription, LabelInfo and /diagnostics listeners."""
+
+    def __init__(self, publish_topic: str, compressed: bool, detections_topic: str, node_topic: str) -> None:
         import rclpy
+        from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import CompressedImage, Image
@@ -125,10 +168,14 @@ class _Replay:
         self.publisher = self.node.create_publisher(CompressedImage if compressed else Image, publish_topic,
                                                     qos_profile_sensor_data)
         self.outputs: list[tuple[int, bytes]] = []
+        self.answered: set[int] = set()  # header stamps of the outputs
         self.label_info_raw: bytes | None = None
-        self.node.create_subscription(Detection2DArray, detections_topic,
-                                      lambda raw: self.outputs.append((time.time_ns(), raw)),
+        # (monotonic arrival, counters) of the node's latest /diagnostics status for node_topic
+        self.counters: tuple[float, dict[str, int]] | None = None
+        self._status_suffix = f": {node_topic}"
+        self.node.create_subscription(Detection2DArray, detections_topic, self._on_output,
                                       QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE), raw=True)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                              reliability=ReliabilityPolicy.RELIABLE)
         self.node.create_subscription(LabelInfo, sibling_topic(detections_topic, "label_info"), self._on_label_info,
@@ -147,6 +194,27 @@ class _Replay:
 
     def _on_label_info(self, raw: bytes) -> None:
         self.label_info_raw = raw
+
+    def _on_output(self, raw: bytes) -> None:
+        self.outputs.append((time.time_ns(), raw))
+        self.answered.add(stamp_of(raw))
+
+    def _on_diagnostics(self, array) -> None:
+        for status in array.status:
+            if status.name.endswith(self._status_suffix):
+                counters = node_counters(status)
+                if "received" in counters:
+                    self.counters = (time.monotonic(), counters)
+
+    def fresh_counters(self, after: float, timeout: float) -> dict[str, int] | None:
+        """The node's counters from a /diagnostics message that arrived after monotonic time ``after``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            latest = self.counters
+            if latest is not None and latest[0] > after:
+                return dict(latest[1])
+            time.sleep(0.02)
+        return None
 
     def connected(self) -> bool:
         return self.publisher.get_subscription_count() > 0 and self.node.count_publishers(self.detections_topic) > 0
@@ -189,10 +257,13 @@ def run_online(bag: Bag, image_topic: str, frames: list[FrameKey], wanted: set[i
     node_topic = publish_topic.removesuffix("/compressed") if compressed else publish_topic
     if compressed and settings.start_node and not publish_topic.endswith("/compressed"):
         publish_topic = f"{publish_topic}/compressed"  # where a node with image_transport:=compressed listens
+    temporary = None  # a folder for the node's log when no report folder holds it; removed at the end
     if settings.start_node and settings.node_log is None:
-        settings = replace(settings, node_log=Path(tempfile.mkdtemp(prefix="ssd_eval_")) / "node.log")
-    recorder = BagWriter(settings.record_bag, settings.record_storage) if settings.record_bag else None
+        temporary = Path(tempfile.mkdtemp(prefix="ssd_eval_"))
+        settings = replace(settings, node_log=temporary / "node.log")
+    recorder = None
     try:
+        recorder = BagWriter(settings.record_bag, settings.record_storage) if settings.record_bag else None
         published, replay = _run_node_and_replay(bag, image_topic, frames, settings, publish_topic, node_topic,
                                                  compressed, recorder)
         result = _collect(published, replay, wanted, settings, labels, publish_topic, msgtype)
@@ -202,6 +273,8 @@ def run_online(bag: Bag, image_topic: str, frames: list[FrameKey], wanted: set[i
     finally:
         if recorder is not None:
             recorder.close()  # a valid bag, also when the run failed half-way
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
     return result
 
 
@@ -209,7 +282,10 @@ def _run_node_and_replay(bag: Bag, image_topic: str, frames: list[FrameKey], set
                          publish_topic: str, node_topic: str, compressed: bool,
                          recorder: BagWriter | None) -> tuple[_Published, _Replay]:
     node_process = log = None
-    replay = _Replay(publish_topic, compressed, settings.detections_topic)
+    transport = configure_transport()  # before this process's participant exists; a started node inherits it
+    if transport.applied_profile is None:
+        print(f"ssd-ros eval: DDS: {transport.description}", file=sys.stderr)
+    replay = _Replay(publish_topic, compressed, settings.detections_topic, node_topic)
     try:
         if settings.start_node:
             assert settings.node_log is not None  # run_online chose one
@@ -240,6 +316,9 @@ class _Published:
     unreadable: dict[int, str]
     first_ns: int
     last_ns: int
+    counters_before: dict[str, int] | None = None  # the node's /diagnostics counters after the warm-up
+    counters_after: dict[str, int] | None = None  # ... and after the drain
+    lockstep_timeouts: int = 0
 
 
 def _warm_up(replay: _Replay, cdr: bytes, published: _Published, settings: OnlineSettings,
@@ -251,6 +330,7 @@ def _warm_up(replay: _Replay, cdr: bytes, published: _Published, settings: Onlin
         replay.publisher.publish(restamp(cdr, stamp))
         _wait(lambda: len(replay.outputs) >= len(published.warmup_stamps), 10.0, node_process, settings)
     replay.outputs.clear()
+    published.counters_before = replay.fresh_counters(after=time.monotonic(), timeout=COUNTERS_TIMEOUT_S)
 
 
 def _replay_frames(bag: Bag, image_topic: str, frames: list[FrameKey], settings: OnlineSettings, replay: _Replay,
@@ -281,6 +361,9 @@ def _replay_frames(bag: Bag, image_topic: str, frames: list[FrameKey], settings:
             stamp = last_stamp = max(time.time_ns(), last_stamp + 1)
             data = restamp(cdr, stamp)
             replay.publisher.publish(data)
+            if settings.lockstep and not _wait(lambda stamp=stamp: stamp in replay.answered,
+                                               settings.lockstep_timeout_s, node_process, settings):
+                published.lockstep_timeouts += 1
             published.stamps[stamp] = message.index
             published.frame_stamp[message.index] = stamp
             published.first_ns = published.first_ns or stamp
@@ -290,6 +373,7 @@ def _replay_frames(bag: Bag, image_topic: str, frames: list[FrameKey], settings:
     deadline = time.monotonic() + settings.drain_s
     while time.monotonic() < deadline and len(replay.outputs) < len(published.stamps):
         time.sleep(0.02)
+    published.counters_after = replay.fresh_counters(after=time.monotonic(), timeout=COUNTERS_TIMEOUT_S)
     return published
 
 
@@ -339,11 +423,41 @@ def _collect(published: _Published, replay: _Replay, wanted: set[int], settings:
         "latency_ms": _latency_summary(latencies),
         "class_ids_from": "node label_info" if node_labels else ("model labels" if labels else "class names"),
         "recorded_bag": str(settings.record_bag) if settings.record_bag else None,
+        "lockstep": settings.lockstep,
+        "lockstep_timeouts": published.lockstep_timeouts if settings.lockstep else None,
+        "frame_accounting": frame_accounting(published_count, len(result.outputs), published.counters_before,
+                                             published.counters_after),
     }
-    if result.report["frames_without_output"]:
-        result.warnings.append(f"{result.report['frames_without_output']} of {published_count} published frames got "
-                               "no output (lost in DDS or dropped by the node)")
+    without = result.report["frames_without_output"]
+    if without:
+        accounting = result.report["frame_accounting"]
+        if "lost_in_transport" in accounting:
+            where = (f"{accounting['lost_in_transport']} lost in transport before the node, "
+                     f"{accounting['dropped_by_node_queue']} dropped by the node's newest-frame queue (it was "
+                     f"busy), {sum(accounting['failed_by_node'].values())} failed in the node")
+        else:
+            where = accounting["unknown_because"]
+        result.warnings.append(f"{without} of {published_count} published frames got no output: {where}")
     return result
+
+
+def frame_accounting(published: int, answered: int, before: dict[str, int] | None,
+                     after: dict[str, int] | None) -> dict:
+    """What happened to every published frame, from the node's counters before and after the run."""
+    if before is None or after is None:
+        return {"published": published, "answered": answered,
+                "unknown_because": "the node's /diagnostics counters for the input topic were not received "
+                                   "(not an ssd_ros detector, or /diagnostics not reachable)"}
+
+    def delta(name: str) -> int:
+        return after.get(name, 0) - before.get(name, 0)
+
+    received = delta("received")
+    failed = {name.split(": ", 1)[1]: delta(name) for name in sorted(set(before) | set(after))
+              if name.startswith("failed: ") and delta(name)}
+    return {"published": published, "received_by_node": received, "lost_in_transport": published - received,
+            "dropped_by_node_queue": delta("dropped"), "failed_by_node": failed,
+            "processed_by_node": delta("processed"), "answered": answered}
 
 
 def _latency_summary(latencies: list[float]) -> dict[str, float] | None:

@@ -62,6 +62,7 @@ def run_recorded(bag: Bag, image_topic: str, frames: list[FrameKey], wanted: set
     matching = match_records(frames, records, "stamp", tolerance_ns)
     for record, frame in zip(records, matching.frame_of_record, strict=True):
         if frame is not None:
+            assert record.scores is not None  # set above for every recorded detection message
             result.outputs[frame] = to_frame_output(ParsedDetections(record.boxes, record.scores, record.names),
                                                     labels)
     outcomes = Counter({name: count for name, count in matching.outcomes.items() if count})

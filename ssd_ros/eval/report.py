@@ -11,15 +11,59 @@ Contract: ``write_report(evaluation, folder, context)`` writes
 - ``pr_curves.png``: precision-recall at IoU .5, one curve per class (COCOeval's interpolated curve);
 - ``latency_histogram.png``: online mode only, header stamp to receipt of each output.
 Plots use matplotlib's Agg canvas (no display needed). Returns {kind: path} of the files written.
+
+The report folder is owned by the report: ``prepare_report_folder(folder, overwrite)`` runs before
+the evaluation and raises ``ReportFolderError`` when ``folder`` is a file, or a non-empty folder
+holding files other than ``REPORT_FILES`` (a foreign folder) unless ``overwrite``; it removes the
+report files of a previous run there, so a run that fails leaves no stale report.json behind.
+``write_report`` writes every file into a hidden temporary folder inside ``folder`` and then moves
+them in with ``os.replace`` (report.json last), so no reader ever sees a half-written report.
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from ssd_ros.errors import UserError
 from ssd_ros.eval.bag_eval import BagEvaluation
 from ssd_ros.eval.metrics import RECALL_POINTS, EvaluationResult
+
+REPORT_FILES = ("report.json", "report.md", "pr_curves.png", "latency_histogram.png", "node.log")
+_PARTIAL_PREFIX = ".partial-report-"
+
+
+class ReportFolderError(UserError, ValueError):
+    """The --report target cannot hold this report; the message says why and what to do."""
+
+
+def prepare_report_folder(folder: Path, overwrite: bool = False) -> None:
+    """Check ``folder`` can take a report and clear a previous run's report files (see the module docstring)."""
+    if folder.exists() and not folder.is_dir():
+        raise ReportFolderError(f"--report {folder} is a file, not a folder: give a folder for report.json, "
+                                "report.md and the plots")
+    if folder.is_dir():
+        foreign = sorted(entry.name for entry in folder.iterdir()
+                         if entry.name not in REPORT_FILES and not entry.name.startswith(_PARTIAL_PREFIX))
+        if foreign and not overwrite:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise ReportFolderError(f"--report {folder} already holds files that are not an ssd-ros report ({shown}): "
+                                    "give a new or empty folder, or add --overwrite to write the report among them")
+        for name in REPORT_FILES:
+            stale = folder / name
+            if stale.is_file() or stale.is_symlink():
+                stale.unlink()
+        for partial in folder.glob(f"{_PARTIAL_PREFIX}*"):
+            shutil.rmtree(partial, ignore_errors=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportFolderError(f"cannot create the --report folder {folder}: {error.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise ReportFolderError(f"cannot write into the --report folder {folder}: permission denied")
 
 
 def metrics_dict(metrics: EvaluationResult) -> dict[str, Any]:
@@ -132,15 +176,22 @@ def plot_latency(latencies_ms: list[float], summary: dict[str, float], path: Pat
 
 def write_report(evaluation: BagEvaluation, folder: Path, context: dict[str, Any]) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"json": folder / "report.json", "markdown": folder / "report.md",
-             "precision_recall": folder / "pr_curves.png"}
-    plot_precision_recall(evaluation.metrics, files["precision_recall"])
-    latency = evaluation.mode_report.get("latency_ms")
-    if evaluation.latencies_ms and latency:
-        files["latency"] = folder / "latency_histogram.png"
-        plot_latency(evaluation.latencies_ms, latency, files["latency"])
-    report = report_dict(evaluation, context)
-    report["files"] = {kind: path.name for kind, path in files.items()}
-    files["json"].write_text(json.dumps(report, indent=2) + "\n")
-    files["markdown"].write_text(markdown(report, files))
-    return files
+    partial = Path(tempfile.mkdtemp(prefix=_PARTIAL_PREFIX, dir=folder))
+    try:
+        files = {"json": partial / "report.json", "markdown": partial / "report.md",
+                 "precision_recall": partial / "pr_curves.png"}
+        plot_precision_recall(evaluation.metrics, files["precision_recall"])
+        latency = evaluation.mode_report.get("latency_ms")
+        if evaluation.latencies_ms and latency:
+            files["latency"] = partial / "latency_histogram.png"
+            plot_latency(evaluation.latencies_ms, latency, files["latency"])
+        report = report_dict(evaluation, context)
+        report["files"] = {kind: path.name for kind, path in files.items()}
+        files["json"].write_text(json.dumps(report, indent=2) + "\n")
+        files["markdown"].write_text(markdown(report, files))
+        final = {kind: folder / path.name for kind, path in files.items()}
+        for kind in sorted(files, key=lambda kind: kind == "json"):  # report.json last: its presence means done
+            os.replace(files[kind], final[kind])
+        return final
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)

@@ -9,19 +9,28 @@ Data flow and threading:
   runs in its thread pool, so reloading a model never stops frame reception.
 - One worker thread takes the newest frame of every camera, converts, runs the model on them as
   one batch and publishes one Detection2DArray per frame (empty ones included) with the input
-  header copied. Frames replaced before the worker got to them are counted as dropped; frames that
-  cannot be decoded are reported (throttled warning naming topic and problem) and counted.
+  header copied. Frames replaced before the worker got to them are counted as dropped.
+- Nothing in the frame path can stop the node: every failure of a frame (bad input, a frame over
+  ``max_image_pixels``, inference, the output message, the debug image, anything unexpected) is
+  caught, counted by kind on /diagnostics (ERROR while failures leave nothing published) and logged
+  once per kind (again after a model swap), and the worker goes on with the next frame. The
+  ``detect`` service always answers. Frame sizes are checked against ``max_image_pixels`` from the
+  message fields or the PNG/JPEG header before anything is decoded.
 - Parameters are declared from the table in :mod:`ssd_ros.ros.params` and validated in one
   callback. The worker reads ``self._runtime`` (detector + settings) once per batch; accepted
   changes build a new runtime and replace it with one assignment. Model changes load the new
-  model beside the old one first; if that fails the change is rejected and the old model stays.
+  model beside the old one first and give it one trial run (core.trial_run on a blank frame of its
+  input size, then the conversion to a Detection2DArray with its labels); if either fails the
+  change is rejected with the reason and the old model stays. A node whose start-up model failed
+  retries configuring once per accepted model change, through one retry timer (coalescing the
+  parameters of one set_parameters request into one attempt).
 
 Lifecycle: configure loads the model and creates publishers and the ``detect`` service; activate
 subscribes and starts the worker; deactivate stops both; cleanup releases the model.
 """
 from __future__ import annotations
 
-import hashlib
+import signal
 import sys
 import threading
 import time
@@ -37,6 +46,7 @@ from rclpy.exceptions import ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
+from rclpy.publisher import Publisher
 from rclpy.qos import (
     DurabilityPolicy,
     QoSProfile,
@@ -44,11 +54,14 @@ from rclpy.qos import (
     qos_profile_sensor_data,
 )
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.service import Service
+from rclpy.timer import Timer
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from ssd_ros.core import Detector
+from ssd_ros.core import Detector, ModelLoadError, trial_run
+from ssd_ros.core.hashing import file_sha256
 from ssd_ros.drawing import draw_detections
 from ssd_ros.resources import default_model_path
 from ssd_ros.ros.conversions import (
@@ -71,8 +84,11 @@ from ssd_ros.ros.params import (
     validate,
 )
 from ssd_ros.ros.statistics import DetectorStatistics
-from ssd_ros_msgs.msg import ModelInfo
-from ssd_ros_msgs.srv import Detect
+from ssd_ros.ros.transport import configure_transport, discovery_range
+
+# mypy takes ssd_ros_msgs for the repository's interface sources (ssd_ros_msgs/, no Python): hence the ignores
+from ssd_ros_msgs.msg import ModelInfo  # type: ignore[attr-defined]
+from ssd_ros_msgs.srv import Detect  # type: ignore[attr-defined]
 
 NODE_NAME = "ssd_detector"
 _PARAMETER_TYPES = {
@@ -86,7 +102,13 @@ _LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reli
 # Reliable output is compatible with reliable and best-effort subscribers alike, so any consumer
 # (default QoS nodes, ros2 topic echo, rosbag2) receives detections; inputs use sensor-data QoS.
 _DETECTIONS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-_WARNING_PERIOD_S = 5.0
+_RETRY_DELAY_S = 0.05  # the parameters of one set_parameters request arrive one by one: one retry for all
+# Kinds of frame failures (FrameError subclasses name their own: "bad input", "frame too large")
+DECODE_FAILED = "decoding failed"
+INFERENCE_FAILED = "inference failed"
+OUTPUT_FAILED = "output message failed"
+DEBUG_IMAGE_FAILED = "debug image failed"
+INTERNAL_ERROR = "internal error"
 
 
 @dataclass(frozen=True)
@@ -108,6 +130,7 @@ def load_detector(values: dict[str, Any]) -> Detector:
         num_threads=values["num_threads"],
         precision=values["precision"] or None,
         engine_cache_dir=values["engine_cache_dir"] or None,
+        max_batch_size=int(values["max_batch_size"]),
         spin_wait=bool(values["cpu_spin_wait"]),
     )
 
@@ -156,12 +179,16 @@ class DetectorNode(LifecycleNode):
         self.frame_callback_group = MutuallyExclusiveCallbackGroup()
         self._detection_publishers: list = []
         self._debug_publishers: list = []
-        self._label_info_publisher = None
-        self._model_info_publisher = None
-        self._diagnostics_publisher = None
-        self._diagnostics_timer = None
-        self._detect_service = None
-        self._retry_timer = None
+        self._label_info_publisher: Publisher | None = None
+        self._model_info_publisher: Publisher | None = None
+        self._diagnostics_publisher: Publisher | None = None
+        self._diagnostics_timer: Timer | None = None
+        self._detect_service: Service | None = None
+        self._logged_failures: set[str] = set()  # kinds of frame failures logged since the last model swap
+        self._retry_pending = False
+        # One retry timer for the node's life (cancelled until a model change asks for a retry).
+        self._retry_timer = self.create_timer(_RETRY_DELAY_S, self._retry_autostart)
+        self._retry_timer.cancel()
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     def start(self) -> None:
@@ -171,9 +198,11 @@ class DetectorNode(LifecycleNode):
             self.trigger_activate()
 
     def _retry_autostart(self) -> None:
-        self.destroy_timer(self._retry_timer)
-        self._retry_timer = None
-        if self._runtime is None:
+        """One configure attempt per accepted model change of an unconfigured node (never a loop)."""
+        self._retry_timer.cancel()
+        with self._swap_lock:
+            pending, self._retry_pending = self._retry_pending, False
+        if pending and self._runtime is None:
             self.start()
 
     # ------------------------------------------------------------------ parameters
@@ -200,7 +229,8 @@ class DetectorNode(LifecycleNode):
                 # node whose start-up model failed retries as soon as the model settings change.
                 self._values = candidate
                 if self._values["autostart"] and any(name in changes for name in MODEL_PARAMETERS):
-                    self._retry_timer = self.create_timer(0.0, self._retry_autostart)
+                    self._retry_pending = True
+                    self._retry_timer.reset()  # restarts the one timer; never a second one
                 return SetParametersResult(successful=True)
             detector = runtime.detector
             reloads = any(candidate[name] != self._values[name] for name in MODEL_PARAMETERS)
@@ -214,8 +244,15 @@ class DetectorNode(LifecycleNode):
                 new_runtime = self._build_runtime(detector, candidate)
             except ValueError as error:
                 return SetParametersResult(successful=False, reason=str(error))
+            if reloads:
+                try:
+                    self._trial(new_runtime, candidate)
+                except ModelLoadError as error:
+                    return SetParametersResult(successful=False, reason=f"keeping the current model: {error}")
             self._values = candidate
             self._runtime = new_runtime
+            if reloads:
+                self._logged_failures = set()  # the new model's failures are news: log them once again
         if reloads:
             self.get_logger().info(f"model swapped to {candidate['model_path'] or 'the default model'} "
                                    f"on {detector.backend_name} ({detector.device})")
@@ -230,11 +267,24 @@ class DetectorNode(LifecycleNode):
         settings = NodeSettings.build(values, spec.labels, spec.background_index)
         return Runtime(detector, settings, hypothesis_class_ids(spec.labels, bool(values["label_as_id"])))
 
+    @staticmethod
+    def _trial(runtime: Runtime, values: dict[str, Any]) -> None:
+        """Before a model serves: one blank frame through it and its result through the message conversion."""
+        source = f"model {values['model_path'] or 'the default model'}"
+        detections = trial_run(runtime.detector, source)
+        try:
+            detections_to_msg(detections, Header(), runtime.class_ids)
+        except Exception as error:
+            raise ModelLoadError(f"{source} runs, but its result cannot become a Detection2DArray with its "
+                                 f"{len(runtime.class_ids)} labels ({type(error).__name__}: {error}); check its "
+                                 "labels against its outputs") from None
+
     # ------------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
             detector = load_detector(self._values)
             runtime = self._build_runtime(detector, self._values)
+            self._trial(runtime, self._values)
         except Exception as error:
             self.get_logger().error(
                 f"cannot configure: {error}. Fix it with `ros2 param set /{self.get_name()} model_path ...` "
@@ -267,8 +317,12 @@ class DetectorNode(LifecycleNode):
         qos_options = QoSOverridingOptions.with_default_policies()
         for camera, topic in enumerate(self.image_topics):
             input_topic = f"{topic}/compressed" if compressed else topic
+
+            def on_frame(msg: Any, camera: int = camera) -> None:
+                self._queue.put(camera, msg)
+
             self._camera_subscriptions.append(self.create_subscription(
-                message_type, input_topic, lambda msg, camera=camera: self._queue.put(camera, msg),
+                message_type, input_topic, on_frame,
                 qos_profile_sensor_data, callback_group=self.frame_callback_group, qos_overriding_options=qos_options))
         self._worker = threading.Thread(target=self._process_frames, name="ssd_detector_worker", daemon=True)
         self._worker.start()
@@ -327,15 +381,24 @@ class DetectorNode(LifecycleNode):
                 return
             batch_size = int(runtime.settings["max_batch_size"])
             for start in range(0, len(frames), batch_size):
-                self._process_batch(runtime, frames[start:start + batch_size])
+                batch = frames[start:start + batch_size]
+                try:
+                    self._process_batch(runtime, batch)
+                except Exception as error:  # the last resort: the worker never dies
+                    for pending in batch:
+                        self._report_failure(pending.camera, INTERNAL_ERROR, error)
 
     def _process_batch(self, runtime: Runtime, frames: list[PendingFrame]) -> None:
         decoded: dict[str, list[tuple[PendingFrame, Any]]] = {}
+        max_pixels = int(runtime.settings["max_image_pixels"])
         for pending in frames:
             try:
-                frame, color = frame_from_message(pending.message)
+                frame, color = frame_from_message(pending.message, max_pixels)
             except FrameError as error:
-                self._report_bad_input(pending.camera, str(error))
+                self._report_failure(pending.camera, error.kind, error)
+                continue
+            except Exception as error:  # a decoder's own exception (e.g. cv2.error) on a strange frame
+                self._report_failure(pending.camera, DECODE_FAILED, error)
                 continue
             decoded.setdefault(color, []).append((pending, frame))
         for color, items in decoded.items():
@@ -344,7 +407,7 @@ class DetectorNode(LifecycleNode):
                                                         post=runtime.settings.postprocess)
             except Exception as error:
                 for pending, _ in items:
-                    self._report_bad_input(pending.camera, f"inference failed: {error}")
+                    self._report_failure(pending.camera, INFERENCE_FAILED, error)
                 continue
             inference_ms = float(runtime.detector.last_timings.get("inference_ms", 0.0)) / len(items)
             for (pending, frame), detections in zip(items, results, strict=True):
@@ -353,33 +416,57 @@ class DetectorNode(LifecycleNode):
     def _publish_result(self, runtime: Runtime, pending: PendingFrame, frame, color: str, detections,
                         inference_ms: float) -> None:
         header: Header = pending.message.header
-        self._detection_publishers[pending.camera].publish(
-            detections_to_msg(detections, header, runtime.class_ids))
+        try:
+            self._detection_publishers[pending.camera].publish(
+                detections_to_msg(detections, header, runtime.class_ids))
+        except Exception as error:
+            self._report_failure(pending.camera, OUTPUT_FAILED, error)
+            return
         stamp_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
         latency_ms = (self.get_clock().now().nanoseconds - stamp_ns) / 1e6 if stamp_ns else float("nan")
         self._stats.record_processed(pending.camera, inference_ms, latency_ms,
                                      (time.monotonic() - pending.received) * 1e3)
         debug_publisher = self._debug_publishers[pending.camera]
         if runtime.settings["publish_debug_image"] and debug_publisher.get_subscription_count() > 0:
-            annotated = draw_detections(frame, detections, color=color)
-            debug_publisher.publish(frame_to_image(annotated, header, encoding=f"{color}8"))
+            try:
+                annotated = draw_detections(frame, detections, color=color)
+                debug_publisher.publish(frame_to_image(annotated, header, encoding=f"{color}8"))
+            except Exception as error:
+                self._report_failure(pending.camera, DEBUG_IMAGE_FAILED, error)
 
-    def _report_bad_input(self, camera: int, error: str) -> None:
-        self._stats.record_bad_input(camera, error)
+    def _report_failure(self, camera: int, kind: str, error: Exception) -> None:
+        """Count a failed frame by kind; log the first failure of each kind (again after a model swap)."""
+        text = str(error) if isinstance(error, FrameError) else f"{type(error).__name__}: {error}"
+        text = text if len(text) <= 500 else text[:500] + "..."
+        self._stats.record_failure(camera, kind, text)
+        if kind in self._logged_failures:
+            return
+        self._logged_failures.add(kind)
         topic = self.resolve_topic_name(self.image_topics[camera])
-        self.get_logger().warning(f"frame on {topic} skipped: {error}", throttle_duration_sec=_WARNING_PERIOD_S)
+        log = self.get_logger().warning if isinstance(error, FrameError) else self.get_logger().error
+        log(f"frame on {topic} skipped ({kind}): {text}. Further '{kind}' failures are counted on /diagnostics "
+            f"('frames failed: {kind}' / 'frames with bad input'), not logged again")
 
     # ------------------------------------------------------------------ on-demand detection
     def _on_detect_request(self, request: Detect.Request, response: Detect.Response) -> Detect.Response:
+        """Always answers: every failure becomes success=false with the reason."""
+        try:
+            return self._detect(request, response)
+        except Exception as error:
+            response.success = False
+            response.message = f"internal error: {type(error).__name__}: {str(error)[:500]}"
+            return response
+
+    def _detect(self, request: Detect.Request, response: Detect.Response) -> Detect.Response:
         runtime = self._runtime
         if runtime is None:
             response.success, response.message = False, "the detector is not configured (no model loaded)"
             return response
         message = request.compressed_image if len(request.compressed_image.data) else request.image
         try:
-            frame, color = frame_from_message(message)
+            frame, color = frame_from_message(message, int(runtime.settings["max_image_pixels"]))
         except FrameError as error:
-            response.success, response.message = False, f"bad request image: {error}"
+            response.success, response.message = False, f"bad request image ({error.kind}): {error}"
             return response
         post = runtime.settings.postprocess
         if request.score_threshold > 0:
@@ -388,7 +475,7 @@ class DetectorNode(LifecycleNode):
         try:
             detections = runtime.detector.detect(frame, color=color, post=post)
         except Exception as error:
-            response.success, response.message = False, f"inference failed: {error}"
+            response.success, response.message = False, f"inference failed: {type(error).__name__}: {error}"
             return response
         response.inference_ms = (time.perf_counter() - started) * 1e3
         response.detections = detections_to_msg(detections, message.header, runtime.class_ids)
@@ -421,15 +508,21 @@ class DetectorNode(LifecycleNode):
                                       hardware_id=self._model_info.model_path)
             if runtime is None:
                 status.level, status.message = DiagnosticStatus.ERROR, "no model loaded"
-            elif report.bad_input_in_period:
-                status.level, status.message = DiagnosticStatus.WARN, f"bad input: {report.last_error}"
+            elif report.failed_in_period and report.processed_rate_hz == 0:
+                status.level = DiagnosticStatus.ERROR
+                status.message = (f"nothing published: {report.failed_in_period} frames failed in the last "
+                                  f"period; last: {report.last_error[:200]}")
+            elif report.failed_in_period:
+                status.level = DiagnosticStatus.WARN
+                status.message = f"{report.failed_in_period} frames failed; last: {report.last_error[:200]}"
             elif report.input_rate_hz > 0 and report.processed_rate_hz < 0.5 * report.input_rate_hz:
                 status.level, status.message = DiagnosticStatus.WARN, "dropping more than half of the frames"
             else:
                 status.level, status.message = DiagnosticStatus.OK, "ok"
             status.values = [KeyValue(key=key, value=value) for key, value in report.as_key_values()]
             array.status.append(status)
-        self._diagnostics_publisher.publish(array)
+        if self._diagnostics_publisher is not None:  # None once cleanup released it
+            self._diagnostics_publisher.publish(array)
 
     @staticmethod
     def _debug_topic(detection_topic: str) -> str:
@@ -439,17 +532,19 @@ class DetectorNode(LifecycleNode):
 
 def _file_sha256(path: Path) -> str:
     try:
-        with path.open("rb") as model_file:
-            return hashlib.file_digest(model_file, "sha256").hexdigest()
+        return file_sha256(path)
     except OSError:
         return ""
 
 
 def main(args: list[str] | None = None) -> int:
+    transport = configure_transport()  # before rclpy starts DDS
     rclpy.init(args=args if args is not None else sys.argv)
     node = None
     try:
         node = DetectorNode()
+        node.get_logger().info(f"DDS: ROS_DOMAIN_ID {node.context.get_domain_id()}, {discovery_range()}; "
+                               f"{transport.description}")
         if node.get_parameter("autostart").value:
             node.start()
         executor = InlineFramesExecutor(node.frame_callback_group, num_threads=2)
@@ -461,6 +556,9 @@ def main(args: list[str] | None = None) -> int:
         print(f"ssd_detector: {error}", file=sys.stderr)
         return 2
     finally:
+        # Ctrl-C in a terminal reaches the node twice under ros2 launch (from the terminal and
+        # forwarded by launch): a second one must not interrupt the clean-up with a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if node is not None:
             node.stop_processing()
             node.destroy_node()

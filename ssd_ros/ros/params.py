@@ -3,8 +3,11 @@
 Contract:
 - ``PARAMETERS`` is the single source of truth: name, type, default, description, range or
   choices, whether it is read-only (fixed at start-up) and whether changing it reloads the model.
-  The node declares exactly these; config/detector.yaml and the launch files are checked against
-  them by tests.
+  The node declares exactly these. Nothing else writes a default down: config/detector.yaml lists
+  every parameter and is checked equal to the table by a test; config/eval.yaml and jetson.yaml
+  hold only what differs (:func:`config_file_values` overlays them on the table); launch arguments
+  set a parameter only when given; the CLIs (``ssd-ros detect``, ``eval``) read :func:`default` /
+  :func:`config_file_values`.
 - ``validate(values)`` returns the reason a set of values is unacceptable (or None). Range and
   choice checks live here, not scattered through the node, and ``ros2 param set`` shows the reason.
 - ``NodeSettings`` is a frozen snapshot. The node builds a new one for every accepted change and
@@ -12,11 +15,13 @@ Contract:
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS
 from ssd_ros.core import PostprocessConfig
 
 BACKENDS = ("onnxruntime", "tensorrt", "openvino", "torch")
@@ -72,6 +77,11 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "label name.", "bool"),
     ParameterSpec("publish_debug_image", True, "Publish an annotated image on debug_image while someone "
                   "subscribes to it.", "bool"),
+    ParameterSpec("max_image_pixels", DEFAULT_MAX_PIXELS, "Largest frame (width x height) the node converts or "
+                  "decodes; read from the Image fields or the PNG/JPEG header before decoding, so a small compressed "
+                  "'decompression bomb' cannot exhaust memory. Larger frames are skipped and counted as 'frame "
+                  "too large' on /diagnostics. The default fits 8K UHD.", "integer",
+                  value_range=(1, 1_000_000_000)),
     # --- wiring (fixed at start-up)
     ParameterSpec("image_topics", ["image"], "Camera topics; several cameras share one model and are batched.",
                   "string_array", read_only=True),
@@ -89,6 +99,33 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
 )
 PARAMETERS_BY_NAME = {spec.name: spec for spec in PARAMETERS}
 MODEL_PARAMETERS = tuple(spec.name for spec in PARAMETERS if spec.reloads_model)
+
+
+def default(name: str) -> Any:
+    """The table's default of parameter ``name`` (a copy for lists)."""
+    value = PARAMETERS_BY_NAME[name].default
+    return list(value) if isinstance(value, list) else value
+
+
+@functools.cache
+def evaluation_values() -> dict[str, Any]:
+    """The parameters evaluation runs use (config/eval.yaml over the table), e.g. a 0.01 score threshold."""
+    return config_file_values("eval.yaml")
+
+
+def config_file_values(config_file: str) -> dict[str, Any]:
+    """Every parameter's value under an installed config/<config_file>: the table's defaults overlaid
+    with the file's ``ros__parameters`` (e.g. "eval.yaml": what evaluation runs use)."""
+    import yaml
+
+    from ssd_ros.resources import share_path
+
+    document = yaml.safe_load(share_path(f"config/{config_file}").read_text()) or {}
+    overrides = document.get("/**", {}).get("ros__parameters", {})
+    unknown = sorted(set(overrides) - set(PARAMETERS_BY_NAME))
+    if unknown:
+        raise ValueError(f"config/{config_file} sets parameters the node does not have: {unknown}")
+    return {spec.name: overrides.get(spec.name, default(spec.name)) for spec in PARAMETERS}
 
 
 def validate(values: Mapping[str, Any]) -> str | None:
@@ -124,19 +161,26 @@ def class_allowlist(classes: list[str], labels: tuple[str, ...], background_inde
     if not classes:
         return None
     ids = set()
-    unknown = []
+    unknown, background = [], []  # background: entries naming the background class
     for entry in classes:
+        digits = entry.strip()
         if entry in labels:
-            ids.add(labels.index(entry))
-        elif entry.strip().isdigit() and int(entry) < len(labels):
-            ids.add(int(entry))
+            index = labels.index(entry)
+        elif digits.isascii() and digits.isdigit() and int(digits) < len(labels):  # ASCII only: int() of '²' fails
+            index = int(digits)
         else:
             unknown.append(entry)
-    if background_index is not None:
-        ids.discard(background_index)
+            continue
+        if index == background_index:
+            background.append(entry)
+        else:
+            ids.add(index)
+    known = [label for index, label in enumerate(labels) if index != background_index]
     if unknown:
-        known = [label for index, label in enumerate(labels) if index != background_index]
         raise ValueError(f"classes has entries the model does not know: {unknown}; the model's classes are {known}")
+    if background and background_index is not None:
+        raise ValueError(f"classes names the background class ({background}: {labels[background_index]!r}, id "
+                         f"{background_index}), which is never published: remove it; the model's classes are {known}")
     return frozenset(ids)
 
 

@@ -52,11 +52,12 @@ def header(store, stamp: int, frame_id: str = "camera"):
 
 
 def scene_bag(path, frames: int = 6, compressed: bool = False, rename: dict[str, str] | None = None,
-              truth_frame_id: str = "camera"):
-    """Synthetic frames and their ground truth topic; ``rename`` changes class names in the ground truth."""
+              truth_frame_id: str = "camera", edit_truth=None, storage: str = "sqlite3"):
+    """Synthetic frames and their ground truth topic; ``rename`` changes class names in the ground truth,
+    ``edit_truth(index, boxes, names) -> (boxes, names)`` changes the boxes written for frame ``index``."""
     rng = np.random.default_rng(5)
     rename = rename or {}
-    with BagWriter(path, "sqlite3") as writer:
+    with BagWriter(path, storage) as writer:
         store = writer.store
         for index in range(frames):
             image, objects = render_scene(rng, 320, 240)
@@ -71,6 +72,8 @@ def scene_bag(path, frames: int = 6, compressed: bool = False, rename: dict[str,
                     data=image.reshape(-1)))
             boxes = np.array([o[1:] for o in objects], np.float64).reshape(-1, 4)
             names = [rename.get(o[0], o[0]) for o in objects]
+            if edit_truth is not None:
+                boxes, names = edit_truth(index, boxes, names)
             writer.write(TRUTH_TOPIC, DETECTION_2D_ARRAY, stamp,
                          detection_array(store, stamp, truth_frame_id, boxes, names))
     return path

@@ -1,9 +1,10 @@
 """Each launch file, launched for real by launch_pytest, must answer camera frames with detections.
 
-launch and launch_pytest are not installable from PyPI, so on machines without a ROS 2 install this
-module skips; `colcon test` on a Humble or Jazzy machine runs it. What runs everywhere instead:
-test_launch_static.py and test_launch_command_lines.py (the node command line of each launch file).
-The launched processes inherit this session's loopback-only DDS environment (test/conftest.py).
+launch and launch_pytest are not on PyPI: `make setup` installs the upstream Jazzy wheels from
+../shared/ros2-cli (developers, CI: there the module must run, never skip), a ROS 2 installation has
+them, and elsewhere the module skips with the reason. test_launch_static.py and
+test_launch_command_lines.py run everywhere. The launched processes inherit this session's
+loopback-only DDS environment (test/conftest.py).
 """
 from __future__ import annotations
 
@@ -13,17 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
+from ros_helpers import require_ros2_cli
 
-launch_pytest = pytest.importorskip(
-    "launch_pytest", reason="launch_pytest is not installable from PyPI: these tests run on a ROS 2 install "
-    "(colcon test); test_launch_command_lines.py covers the launch files' node command lines here")
-launch = pytest.importorskip("launch")
+require_ros2_cli()
+import launch_pytest  # noqa: E402
 import rclpy  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from vision_msgs.msg import Detection2DArray  # noqa: E402
 
+import launch  # noqa: E402
 from ssd_ros.resources import share_path  # noqa: E402
 from ssd_ros.ros.conversions import frame_to_image  # noqa: E402
 from ssd_ros.synthetic import render_scene  # noqa: E402

@@ -53,16 +53,54 @@ def test_every_argument_is_described_and_its_default_is_a_valid_choice(table):
             assert arg.default in arg.choices, arg.name
 
 
+# A non-default value for every launch argument that maps to a node parameter.
+GIVEN_ARGUMENTS = {"model": "/models/x.onnx", "model_config": "/models/x.yaml", "backend": "openvino",
+                   "device": "GPU", "precision": "fp32", "score_threshold": "0.3", "image_transport": "compressed",
+                   "use_sim_time": "true"}
+
+
+def test_every_parameter_argument_is_covered_here():
+    assert set(GIVEN_ARGUMENTS) == set(launch_support.ARGUMENT_PARAMETERS)
+
+
 @pytest.mark.parametrize("table", list(ARGUMENT_TABLES.values()), ids=list(ARGUMENT_TABLES))
 def test_parameters_set_by_launch_arguments_are_declared_with_the_same_type(table):
     values = {arg.name: arg.default for arg in table()}
+    values.update({name: text for name, text in GIVEN_ARGUMENTS.items() if name in values})
     setup = launch_support.detector_node_setup(values, {"image_topics": ["a", "b"]})
+    assert set(setup.parameters) == {launch_support.ARGUMENT_PARAMETERS[name][0] for name in GIVEN_ARGUMENTS
+                                      if name in values} | {"image_topics"}
     for name, value in setup.parameters.items():
         if name in BUILTIN_PARAMETERS:
             assert type(value) is BUILTIN_PARAMETERS[name]
             continue
         assert name in PARAMETERS_BY_NAME, f"{name} is not a parameter of the detector node"
         assert type(value) is PYTHON_TYPES[PARAMETERS_BY_NAME[name].type_name], name
+
+
+@pytest.mark.parametrize("table", list(ARGUMENT_TABLES.values()), ids=list(ARGUMENT_TABLES))
+def test_parameter_arguments_not_given_leave_every_parameter_to_the_params_file(table):
+    """The bug this guards: defaults passed as overrides made a user's params_file powerless."""
+    values = {arg.name: arg.default for arg in table()}
+    for name in launch_support.ARGUMENT_PARAMETERS:
+        if name in values:
+            assert values[name] == launch_support.NOT_GIVEN, f"{name} has a default, so it would override params_file"
+    assert launch_support.detector_node_setup(values).parameters == {}
+
+
+def test_launch_arguments_name_the_effective_default_of_their_params_file():
+    jetson = {arg.name: arg for arg in launch_support.jetson_arguments()}
+    assert "tensorrt" in jetson["backend"].description and "config/jetson.yaml" in jetson["backend"].description
+    detect = {arg.name: arg for arg in launch_support.detector_arguments()}
+    assert "0.5" in detect["score_threshold"].description
+    evaluate = {arg.name: arg for arg in launch_support.evaluate_bag_arguments()}
+    assert "0.01" in evaluate["score_threshold"].description
+
+
+def test_a_malformed_launch_argument_is_named():
+    values = {arg.name: arg.default for arg in launch_support.detector_arguments()}
+    with pytest.raises(ValueError, match=r"score_threshold:=high: expected a number"):
+        launch_support.detector_node_setup({**values, "score_threshold": "high"})
 
 
 @pytest.mark.parametrize("config_file", sorted((REPO_ROOT / "config").glob("*.yaml")), ids=lambda path: path.name)
@@ -112,7 +150,7 @@ def test_evaluate_bag_feeds_the_replayed_topic_to_the_node_and_reads_its_answers
     setup = launch_support.evaluation_node_setup(values)
     assert ("image", "/front/image_raw") in setup.remappings  # the node appends /compressed itself
     assert ("detections", launch_support.EVALUATION_DETECTIONS_TOPIC) in setup.remappings
-    assert setup.params_file.name == "eval.yaml" and setup.parameters["image_transport"] == "compressed"
+    assert setup.params_file.name == "eval.yaml" and setup.parameters == {"image_transport": "compressed"}
     command = launch_support.evaluation_command(values)
     assert command[:2] == ["eval", "--bag"] and "--running-node" in command
     assert command[command.index("--detections-topic") + 1] == launch_support.EVALUATION_DETECTIONS_TOPIC

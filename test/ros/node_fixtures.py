@@ -13,11 +13,12 @@ READY_TEXT = "active:"
 
 
 @contextmanager
-def detector_process(tmp_path: Path, *ros_args: str, name: str = "ssd_detector", ready: bool = True):
-    """``detector --ros-args ...`` exactly as ``ros2 run ssd_ros detector`` would start it."""
+def detector_process(tmp_path: Path, *ros_args: str, name: str = "ssd_detector", ready: bool = True,
+                     env: dict[str, str] | None = None):
+    """``detector --ros-args ...`` exactly as ``ros2 run ssd_ros detector`` would start it (``env``: the test's)."""
     args = ["-m", "ssd_ros.ros.detector_node", "--ros-args", "-r", f"__node:={name}", *ros_args]
     with ros_process(args, tmp_path / f"{name}.log", ready_text=READY_TEXT if ready else None,
-                     timeout=120) as process:
+                     timeout=120, env=env) as process:
         yield process
 
 

@@ -6,10 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ssd_ros.core import PostprocessConfig
 from ssd_ros.ros.params import (
     PARAMETERS,
     PARAMETERS_BY_NAME,
     class_allowlist,
+    config_file_values,
+    default,
     detection_topic_names,
     validate,
 )
@@ -28,6 +31,42 @@ def test_detector_yaml_lists_every_parameter_with_its_default():
     for spec in PARAMETERS:
         assert type(values[spec.name]) is PYTHON_TYPES[spec.type_name], spec.name
         assert values[spec.name] == spec.default, spec.name
+
+
+@pytest.mark.parametrize("config_file", ["eval.yaml", "jetson.yaml"])
+def test_profile_configs_hold_only_what_differs_from_the_table(config_file):
+    values = yaml.safe_load((REPO_ROOT / "config" / config_file).read_text())["/**"]["ros__parameters"]
+    assert values, config_file
+    for name, value in values.items():
+        assert value != PARAMETERS_BY_NAME[name].default, f"{config_file}: {name} repeats the table's default"
+    assert config_file_values(config_file) == {spec.name: values.get(spec.name, spec.default) for spec in PARAMETERS}
+
+
+def test_core_postprocess_defaults_are_the_tables():
+    """core cannot import the node's table, so its library defaults are pinned to it here."""
+    core = PostprocessConfig()
+    for name in ("score_threshold", "nms_iou_threshold", "max_detections", "top_k_candidates"):
+        assert getattr(core, name) == PARAMETERS_BY_NAME[name].default, name
+
+
+def test_the_command_lines_take_their_defaults_from_the_table():
+    import argparse
+
+    from ssd_ros import detect_cli
+    from ssd_ros.eval import cli as eval_cli
+    from ssd_ros.eval.online import OnlineSettings
+
+    parser = argparse.ArgumentParser()
+    detect_cli.add_parser(parser.add_subparsers())
+    detect = parser.parse_args(["detect", "--model", "m.onnx", "x.jpg"])
+    assert (detect.score_threshold, detect.nms_iou, detect.max_detections, detect.backend) == (
+        default("score_threshold"), default("nms_iou_threshold"), default("max_detections"), default("backend"))
+    evaluation = config_file_values("eval.yaml")
+    cli_defaults = (eval_cli.SCORE_THRESHOLD, eval_cli.MAX_DETECTIONS)
+    assert cli_defaults == (evaluation["score_threshold"], evaluation["max_detections"])
+    online = OnlineSettings()
+    assert (online.score_threshold, online.max_detections) == (evaluation["score_threshold"],
+                                                               evaluation["max_detections"])
 
 
 def test_every_parameter_is_described_and_its_default_is_valid():

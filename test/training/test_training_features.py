@@ -3,6 +3,7 @@ multi-scale inputs, resume, COCO / YOLO datasets and seeded validation splits th
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 
 import pytest
@@ -117,13 +118,46 @@ def test_train_command_explains_a_missing_validation_split(tiny_voc, tmp_path, c
     assert "split 'nothere' not found" in capsys.readouterr().err
 
 
-def test_dataset_problems_are_reported_before_training(tmp_path, capsys):
+def test_dataset_summary_and_problems_are_reported_before_training(tmp_path):
     from ssd_ros_training.synth import write_voc_dataset
 
-    write_voc_dataset(tmp_path, images=4, seed=1, val_fraction=0.25, test_fraction=0.0)
+    write_voc_dataset(tmp_path, images=8, seed=1, val_fraction=0.25, test_fraction=0.0)
+    config = tiny_config(tmp_path, tmp_path / "run", val_fraction=0.5)
+    printed = engine.dataset_report(config, *engine.load_splits(config))
+    assert printed.startswith(f"dataset: voc {tmp_path} (XML in Annotations/, split train from "
+                              "ImageSets/Main/train.txt), ")
+    assert re.search(r"\n  train \(train\[train, seed 5\]\): 3 images; boxes: \w+ \d+", printed)
+    assert "\n  val (train[val, seed 5]): 3 images; boxes: " in printed
+    assert "dataset check, split train: no issues" in printed  # said also when the dataset is clean
     xml = next((tmp_path / "Annotations").glob("*.xml"))
     flipped = re.sub(r"<xmin>\d+</xmin>", "<xmin>60</xmin>", xml.read_text(), count=1)
     xml.write_text(re.sub(r"<xmax>\d+</xmax>", "<xmax>20</xmax>", flipped, count=1))
-    engine.report_dataset_issues(tiny_config(tmp_path, tmp_path / "run"))
-    printed = capsys.readouterr().out
+    printed = engine.dataset_report(config, *engine.load_splits(config))
     assert "dataset check, split train: degenerate box: 1" in printed and "ssd-ros dataset check" in printed
+
+
+def test_time_budget_fits_the_schedule_and_stops_with_a_lasting_progress_line(tiny_voc, start_weights, tmp_path,
+                                                                               capsys):
+    """A hand-driven clock (one second per reading, about two readings a step) stands in for time: a 30 s
+    budget ends the run after the planned steps, long before its 50 epochs, with the learning rate annealed."""
+    readings = itertools.count()
+    config = tiny_config(tiny_voc, tmp_path, weights=str(start_weights), epochs=50, val_every=2, time_budget=0.5)
+    result = train(config, clock=lambda: float(next(readings)))
+    out, err = capsys.readouterr()
+    state = torch.load(str(tmp_path / "last.pt"), weights_only=True)
+    assert 2 <= result.epochs_run < 50 and state["global_step"] == state["total_steps"] < 100
+    assert state["optimizer"]["param_groups"][0]["lr"] < 0.02 * config.lr  # the cosine ran to its end
+    assert out.index("dataset: voc") < out.index("training: time budget 0.5 min (at most 50 epochs)")
+    assert "6 validation images (fewer than 50): too few to rank checkpoints" in out
+    assert "time budget: stopping" in out and "nan" not in out + err
+    final_bar = err.rstrip().rsplit("\r", 1)[-1]  # the whole-run bar, left on screen: steps, elapsed<ETA
+    assert f"{state['global_step']}/{state['total_steps']}" in final_bar
+    assert re.search(r"\[\d+:\d\d<\d+:\d\d", final_bar)
+    best = torch.load(str(result.best_checkpoint), weights_only=True)
+    assert best["epoch"] == state["epoch"] and best["validation"]["epoch"] == result.epochs_run  # small: last wins
+    with (tmp_path / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    validated = [row["epoch"] for row in rows if row["val_map_50"]]
+    assert validated == [str(e) for e in range(2, result.epochs_run + 1, 2)] + \
+        ([str(result.epochs_run)] if result.epochs_run % 2 else [])  # every 2nd epoch and the last
+    assert all(row["val_map"] == "" for row in rows if row["epoch"] not in validated)

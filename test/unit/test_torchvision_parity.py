@@ -3,7 +3,10 @@
 For ssdlite320_mobilenet_v3_large and ssd300_vgg16 with random weights (BatchNorm re-estimated),
 21 and 91 classes and several seeds, the Detector (torch backend: torchvision's backbone and head
 for the raw outputs, our priors, decoding, NMS and mapping) gives the same detections as
-``model(images)``: boxes within 1e-3 px, same labels, scores within 1e-5.
+``model(images)``: same labels, scores within 1e-5, boxes within 1e-5 of the input size (3e-3 px at
+300x300). Box corners go through exp() of the regression outputs, so the float32 rounding of the
+convolution kernels (AVX2 and AVX-512 builds of the same torch differ) shows at ~1e-3 px: an
+absolute 1e-3 px held on one machine and failed on another by 4e-4 px.
 """
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ def test_detector_equals_torchvision_forward(arch, num_classes, seed, tmp_path):
     detector = Detector.load(save_checkpoint(model, arch, tmp_path / "model.pt"), backend="torch")
     ours = detector.detect(frame, color="rgb", post=torchvision_post(model))
     assert_same_detections(ours, reference["boxes"].numpy(), reference["scores"].numpy(),
-                           reference["labels"].numpy())
+                           reference["labels"].numpy(), box_tol=1e-5 * max(spec.input.width, spec.input.height))
 
 
 @pytest.mark.parametrize("arch", ["ssdlite320", "ssd300"])
@@ -96,7 +99,7 @@ def test_frames_of_other_sizes_map_back_like_torchvision(tmp_path):
     detector = Detector.load(save_checkpoint(model, arch, tmp_path / "model.pt"), backend="torch")
     ours = detector.detect(frame, color="rgb", post=torchvision_post(model))
     assert_same_detections(ours, reference["boxes"].numpy(), reference["scores"].numpy(),
-                           reference["labels"].numpy())
+                           reference["labels"].numpy(), box_tol=1e-5 * max(spec.input.width, spec.input.height))
     # and BGR input gives the same answer as RGB
     assert detector.detect(np.ascontiguousarray(frame[:, :, ::-1]), color="bgr",
                            post=torchvision_post(model)).boxes.tolist() == ours.boxes.tolist()

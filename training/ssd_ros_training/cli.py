@@ -9,7 +9,10 @@ import argparse
 import sys
 from pathlib import Path
 
-FORMATS = ["auto", "voc", "coco", "yolo"]
+from ssd_ros.cli_args import non_negative_int
+from ssd_ros.datasets.cli import add_voc_origin_argument
+
+FORMATS = ["auto", "voc", "coco", "yolo", "csv"]
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -31,16 +34,19 @@ def _split(text: str) -> str | None:
 
 
 def add_parser(subparsers) -> None:
-    train = subparsers.add_parser("train", help="train an SSD on a VOC, COCO or YOLO dataset",
+    train = subparsers.add_parser("train", help="train an SSD on a VOC, COCO, YOLO or TensorFlow CSV dataset",
                                   description="Train an SSD (torchvision) on a labelled dataset.")
     data = train.add_argument_group("data")
-    data.add_argument("--data", required=True, help="dataset folder (or COCO .json)")
-    data.add_argument("--format", default="auto", choices=FORMATS)
-    data.add_argument("--train-split", type=_split, default="train", help="'all' for every image (default train)")
+    data.add_argument("--data", required=True, help="dataset folder (or COCO .json / TensorFlow .csv file)")
+    data.add_argument("--format", default="auto", choices=FORMATS, help="default auto: from the folder's layout")
+    data.add_argument("--train-split", type=_split, default="train",
+                      help="a list file (ImageSets/Main/S.txt, S.txt, S_labels.csv), a split folder, a COCO file or "
+                           "a YOLO data.yaml entry; 'all' for every image")
     data.add_argument("--val-split", type=_split, default="val")
     data.add_argument("--val-fraction", type=float, default=0.0,
                       help="validate on this seeded share of the training split instead of --val-split")
     data.add_argument("--cache-images", action="store_true", help="keep decoded images in memory")
+    add_voc_origin_argument(data)
     model = train.add_argument_group("model")
     model.add_argument("--arch", default="ssdlite320", choices=["ssdlite320", "ssd300"])
     model.add_argument("--width-mult", type=float, default=1.0, help="MobileNetV3 width (ssdlite320 only)")
@@ -50,13 +56,23 @@ def add_parser(subparsers) -> None:
                             "(7 values; default torchvision's)")
     model.add_argument("--weights", help="local torchvision checkpoint to start from (transfer learning)")
     schedule = train.add_argument_group("optimisation")
-    schedule.add_argument("--epochs", type=int, default=120)
+    schedule.add_argument("--epochs", type=int, default=120, help="epochs (with --time-budget: at most)")
+    schedule.add_argument("--time-budget", type=float, default=None, metavar="MIN",
+                          help="train for this many minutes: the warm-up + cosine schedule is fitted to the time "
+                               "(step time measured on the first steps and re-estimated every epoch), then the run "
+                               "validates, saves and stops")
     schedule.add_argument("--batch-size", type=int, default=16, help="per process")
     schedule.add_argument("--lr", type=float, default=2e-3)
     schedule.add_argument("--weight-decay", type=float, default=1e-4)
     schedule.add_argument("--warmup-iterations", type=int, default=300)
     schedule.add_argument("--val-every", type=int, default=5)
-    schedule.add_argument("--patience", type=int, default=0, help="stop after this many epochs without improvement")
+    schedule.add_argument("--patience", type=int, default=0,
+                          help="stop after this many epochs without improvement (0: never)")
+    schedule.add_argument("--best-min-val-images", type=int, default=50,
+                          help="with fewer validation images, best.pt is the last validated checkpoint (mAP on so "
+                               "few images is noise)")
+    schedule.add_argument("--best-tolerance", type=float, default=0.01,
+                          help="mAP@0.5 differences up to this are noise: a later checkpoint wins them for best.pt")
     schedule.add_argument("--seed", type=int, default=0)
     schedule.add_argument("--multi-scale", type=_floats, default=(),
                           help="input-size factors drawn per batch, e.g. 0.75,1,1.25 (default off)")
@@ -73,8 +89,8 @@ def add_parser(subparsers) -> None:
     run.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     run.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    run.add_argument("--workers", type=int, default=2)
-    run.add_argument("--threads", type=int, default=0, help="PyTorch CPU threads (0: its default)")
+    run.add_argument("--workers", type=non_negative_int, default=2)
+    run.add_argument("--threads", type=non_negative_int, default=0, help="PyTorch CPU threads (0: its default)")
     run.add_argument("--no-tensorboard", action="store_true")
     run.add_argument("--tune", type=int, default=0, metavar="N",
                      help="instead of training: run N short Optuna trials and report the best settings")
@@ -100,7 +116,8 @@ def add_parser(subparsers) -> None:
     export.add_argument("--tensorrt", action="store_true", help="build the TensorRT engine into the engine cache")
     export.add_argument("--fp16", action="store_true", help="TensorRT FP16 engine (the default with --tensorrt)")
     export.add_argument("--engine-cache-dir", default=None, help="default ~/.cache/ssd_ros/engines")
-    export.add_argument("--threads", type=int, default=0, help="onnxruntime threads for the INT8 comparison")
+    export.add_argument("--threads", type=non_negative_int, default=0,
+                        help="onnxruntime threads for the INT8 comparison")
     export.set_defaults(func=run_export)
 
     synth = subparsers.add_parser("synth", help="write a synthetic detection dataset (VOC layout)")
@@ -116,6 +133,8 @@ def train_config(args: argparse.Namespace):
     from ssd_ros_training.engine import TrainConfig
     from ssd_ros_training.transforms import AugmentConfig
 
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise SystemExit(f"ssd-ros train: --time-budget must be a positive number of minutes, got {args.time_budget:g}")
     if len(args.scale_jitter) != 2 or not 0 < args.scale_jitter[0] <= args.scale_jitter[1]:
         raise SystemExit(f"ssd-ros train: --scale-jitter needs lo,hi with 0 < lo <= hi, got {args.scale_jitter}")
     augment = AugmentConfig(zoom_out=args.zoom_out, iou_crop=not args.no_iou_crop,
@@ -129,7 +148,9 @@ def train_config(args: argparse.Namespace):
         val_fraction=args.val_fraction, val_every=args.val_every, workers=args.workers, seed=args.seed,
         weights=args.weights, threads=args.threads, resume=args.resume, patience=args.patience, device=args.device,
         amp=not args.no_amp, multi_scale=args.multi_scale, augment=augment, cache_images=args.cache_images,
-        tensorboard=not args.no_tensorboard, command=["ssd-ros", *sys.argv[1:]])
+        tensorboard=not args.no_tensorboard, time_budget=args.time_budget,
+        best_min_val_images=args.best_min_val_images, best_tolerance=args.best_tolerance, voc_origin=args.voc_origin,
+        command=["ssd-ros", *sys.argv[1:]])
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -140,10 +161,10 @@ def run_train(args: argparse.Namespace) -> int:
         if args.tune:
             from ssd_ros_training.tune import tune
 
-            result = tune(config, args.tune, args.tune_epochs)
-            print(f"\nbest of {result.trials} trials ({result.pruned} pruned): val mAP@0.5 {result.map_50:.3f}")
-            print(f"  settings: {result.params}")
-            print(f"  train with: ssd-ros train ... {result.options}   (written to {args.out}/tune/best.json)")
+            tuned = tune(config, args.tune, args.tune_epochs)
+            print(f"\nbest of {tuned.trials} trials ({tuned.pruned} pruned): val mAP@0.5 {tuned.map_50:.3f}")
+            print(f"  settings: {tuned.params}")
+            print(f"  train with: ssd-ros train ... {tuned.options}   (written to {args.out}/tune/best.json)")
             return 0
         from ssd_ros_training.engine import train
 

@@ -4,7 +4,7 @@ Contract: ``Distributed.from_environment(device)`` starts the process group when
 (nccl when training on CUDA, gloo on CPU) and pins each process to cuda:LOCAL_RANK; without
 WORLD_SIZE it is a single process and every collective is a no-op. Rank 0 is the main process:
 only it validates, logs and writes checkpoints; the others wait at ``barrier`` and follow its
-decisions through ``broadcast_flag``.
+decisions through ``broadcast_flag`` / ``broadcast_ints``.
 """
 from __future__ import annotations
 
@@ -54,11 +54,15 @@ class Distributed:
 
     def broadcast_flag(self, value: bool) -> bool:
         """Rank 0's value of ``value`` on every rank."""
+        return bool(self.broadcast_ints([int(value)])[0])
+
+    def broadcast_ints(self, values: list[int]) -> list[int]:
+        """Rank 0's ``values`` on every rank (one collective for several decisions)."""
         if not self.enabled:
-            return value
-        flag = torch.tensor([int(value)], device=self.device)
-        dist.broadcast(flag, src=0)
-        return bool(flag.item())
+            return values
+        tensor = torch.tensor(values, dtype=torch.int64, device=self.device)
+        dist.broadcast(tensor, src=0)
+        return [int(v) for v in tensor.tolist()]
 
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         """Element-wise mean over all ranks."""

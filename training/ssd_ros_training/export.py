@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torchvision.models.detection.ssd import SSD
 
 from ssd_ros.core.boxes import MAX_LOG_SCALE
 from ssd_ros.core.priors import prior_boxes
 from ssd_ros.core.spec import ModelSpec, OutputSpec
 from ssd_ros.core.torchvision_ssd import torchvision_spec
+from ssd_ros_training.checkpoint_io import CheckpointError, read_checkpoint
 from ssd_ros_training.models import ModelConfig, build_model
 
 OPSET = 17
@@ -31,7 +33,9 @@ PROVENANCE_KEY = "ssd_ros.provenance"
 class DecodedSSD(nn.Module):
     """torchvision SSD backbone + head with softmax and prior decoding inside the graph."""
 
-    def __init__(self, model: nn.Module, raw_spec: ModelSpec) -> None:
+    priors: torch.Tensor  # a registered buffer
+
+    def __init__(self, model: SSD, raw_spec: ModelSpec) -> None:
         super().__init__()
         assert raw_spec.priors is not None
         self.backbone, self.head = model.backbone, model.head
@@ -48,10 +52,14 @@ class DecodedSSD(nn.Module):
         return scores, torch.cat([centres - sizes / 2, centres + sizes / 2], dim=-1)
 
 
-def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
-    checkpoint = torch.load(str(path), map_location="cpu", weights_only=True)
-    model = build_model(ModelConfig.from_checkpoint(checkpoint), len(checkpoint["labels"]))
-    model.load_state_dict(checkpoint["state_dict"])
+def load_checkpoint(path: Path) -> tuple[SSD, dict]:
+    checkpoint = read_checkpoint(path, "checkpoint to export", ("arch", "labels", "state_dict"))
+    try:
+        model = build_model(ModelConfig.from_checkpoint(checkpoint), len(checkpoint["labels"]))
+        model.load_state_dict(checkpoint["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"checkpoint to export {path} does not fit its own architecture ({type(error).__name__}: "
+                              f"{' '.join(str(error).split())[:300]})") from None
     return model.eval(), checkpoint
 
 

@@ -23,10 +23,12 @@ from pathlib import Path
 import torch
 from torch import nn
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+from torchvision.models.detection.ssd import SSD
 
 from ssd_ros.core.backends.torch_backend import build_torchvision_ssd
 from ssd_ros.core.spec import ModelSpec
 from ssd_ros.core.torchvision_ssd import ARCHITECTURES, canonical_architecture, torchvision_spec
+from ssd_ros_training.checkpoint_io import read_checkpoint
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class ModelConfig:
         return self.input_size or (facts.size, facts.size)
 
 
-def build_model(config: ModelConfig, num_classes: int) -> nn.Module:
+def build_model(config: ModelConfig, num_classes: int) -> SSD:
     name = canonical_architecture(config.arch)
     facts = ARCHITECTURES[name]
     if config.width_mult != 1.0 and not name.startswith("ssdlite"):
@@ -64,7 +66,7 @@ def build_model(config: ModelConfig, num_classes: int) -> nn.Module:
         model.transform.min_size, model.transform.max_size = (min(width, height),), max(width, height)
     if config.anchor_scales is not None or config.input_size is not None:
         maps = len(facts.feature_maps)
-        scales = list(config.anchor_scales or torchvision_spec(name, ("x",)).priors.scales or []) or None
+        scales = list(config.anchor_scales or facts.scales or []) or None  # facts.scales: torchvision's own
         if scales is not None and (len(scales) != maps + 1 or any(s <= 0 for s in scales)):
             raise ValueError(f"{name} has {maps} feature maps: anchor_scales needs {maps + 1} positive values "
                              f"(one per map plus one), got {config.anchor_scales}")
@@ -76,7 +78,7 @@ def build_model(config: ModelConfig, num_classes: int) -> nn.Module:
     return model
 
 
-def feature_map_sizes(model: nn.Module, width: int, height: int) -> tuple[tuple[int, int], ...]:
+def feature_map_sizes(model: SSD, width: int, height: int) -> tuple[tuple[int, int], ...]:
     """[height, width] of each backbone output for this input size (eval mode: BN statistics untouched)."""
     was_training = model.training
     model.eval()
@@ -91,7 +93,7 @@ def feature_map_sizes(model: nn.Module, width: int, height: int) -> tuple[tuple[
     return tuple((int(f.shape[-2]), int(f.shape[-1])) for f in features.values())
 
 
-def raw_model_spec(config: ModelConfig, labels: tuple[str, ...] | list[str], model: nn.Module) -> ModelSpec:
+def raw_model_spec(config: ModelConfig, labels: tuple[str, ...] | list[str], model: SSD) -> ModelSpec:
     base = torchvision_spec(config.arch, tuple(labels))
     assert base.priors is not None
     width, height = config.size()
@@ -104,7 +106,7 @@ def raw_model_spec(config: ModelConfig, labels: tuple[str, ...] | list[str], mod
 
 def load_matching_weights(module: nn.Module, path: Path, prefix: str = "") -> tuple[int, int]:
     """Copy every tensor of the checkpoint whose name and shape match; (loaded, skipped) counts."""
-    checkpoint = torch.load(str(path), map_location="cpu", weights_only=True)
+    checkpoint = read_checkpoint(path, "--weights file")
     state = checkpoint.get("state_dict", checkpoint.get("model", checkpoint)) if isinstance(checkpoint, dict) else {}
     own = module.state_dict()
     matched = {}

@@ -126,6 +126,7 @@ def compare(fp32_onnx: Path, int8_onnx: Path, dataset: DetectionDataset, rounds:
     for _ in range(rounds):
         for name, detector in detectors.items():  # interleaved: both see the same machine load
             for frame in frames:
+                assert frame is not None  # evaluate_on_dataset above raised DatasetError for unreadable images
                 detector.detect(frame, "bgr", post)
                 times[name].append(detector.last_timings["inference_ms"])
     return Comparison(len(dataset), results["fp32"].metrics.map_50, results["int8"].metrics.map_50,

@@ -87,6 +87,7 @@ def tune(config: TrainConfig, trials: int, trial_epochs: int) -> TuneResult:
                              *(t.params.get(k, "") for k in ("lr", "weight_decay", "batch_size", "zoom_out",
                                                               "iou_crop"))])
     best = study.best_trial
+    assert best.value is not None  # optuna's best trial is a completed one: it has its value
     result = TuneResult(dict(best.params), float(best.value), _options(best.params), len(study.trials),
                         sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials))
     (folder / "best.json").write_text(json.dumps({"map_50": result.map_50, "params": result.params,

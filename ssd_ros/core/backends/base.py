@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ssd_ros.core.errors import ModelLoadError
+from ssd_ros.core.model_file import check_model_file, check_torch_checkpoint_file
 
 # backend name -> (module, library it needs, install hint)
 BACKENDS = {
@@ -23,7 +24,8 @@ BACKENDS = {
                     "pip install onnxruntime (onnxruntime-gpu for CUDA / TensorRT execution providers)"),
     "openvino": ("ssd_ros.core.backends.openvino_backend", "openvino", "pip install openvino"),
     "tensorrt": ("ssd_ros.core.backends.tensorrt_backend", "tensorrt",
-                 "install TensorRT with its Python bindings (JetPack on a Jetson: sudo apt install nvidia-jetpack)"),
+                 "install TensorRT with its Python bindings (JetPack on a Jetson: sudo apt install nvidia-jetpack; "
+                 "x86: pip install tensorrt) and cuda-python (see the README's Jetson section)"),
     "torch": ("ssd_ros.core.backends.torch_backend", "torch", "pip install torch torchvision"),
 }
 
@@ -53,8 +55,9 @@ def create_backend(name: str, model_path: str | Path, device: str = "cpu", num_t
     if importlib.util.find_spec(library) is None:
         raise ModelLoadError(f"backend {name!r} needs the '{library}' Python package, which is not installed: {hint}")
     model_path = Path(model_path)
-    if not model_path.is_file():
-        raise ModelLoadError(f"model file {model_path} does not exist")
+    check_model_file(model_path)
+    if name == "torch":
+        check_torch_checkpoint_file(model_path)  # before importing torch (hundreds of MB, never given back)
     module = importlib.import_module(module_name)
     return module.load(model_path, device=device, num_threads=num_threads, precision=precision, **options)
 

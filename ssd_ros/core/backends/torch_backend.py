@@ -10,6 +10,7 @@ post-processing applies.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from ssd_ros.core.backends.base import Backend
 from ssd_ros.core.errors import ModelLoadError
 from ssd_ros.core.spec import ModelSpec
 from ssd_ros.core.torchvision_ssd import canonical_architecture, torchvision_spec
+
+if TYPE_CHECKING:  # torchvision is imported only when a model is built
+    from torchvision.models.detection.ssd import SSD
 
 
 def read_checkpoint(model_path: Path) -> dict:
@@ -39,7 +43,7 @@ def spec_from_checkpoint(model_path: Path) -> ModelSpec:
     return torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
 
 
-def build_torchvision_ssd(arch: str, num_classes: int, width_mult: float = 1.0) -> torch.nn.Module:
+def build_torchvision_ssd(arch: str, num_classes: int, width_mult: float = 1.0) -> SSD:
     from torchvision.models import detection
 
     name = canonical_architecture(arch)
@@ -66,8 +70,8 @@ class TorchBackend(Backend):
     @torch.inference_mode()
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         images = torch.from_numpy(batch).to(self.device)
-        features = list(self.model.backbone(images).values())  # type: ignore[operator]
-        head = self.model.head(features)  # type: ignore[operator]
+        features = list(self.model.backbone(images).values())
+        head = self.model.head(features)
         return {"scores": head["cls_logits"].cpu().numpy(), "boxes": head["bbox_regression"].cpu().numpy()}
 
 
