@@ -11,7 +11,10 @@ setup:
 test: setup
 	@$(RUN) python -m pytest $(PYTEST_ARGS)
 
-demo: setup
+# The demo needs only the runtime (no PyTorch, no CUDA wheels, no dev tools): a venv made by
+# `make setup` serves it as it is.
+demo:
+	@python3 tools/setup_env.py --runtime
 	@$(RUN) python -m ssd_ros.demo
 
 # mypy for the oldest and newest Python the package runs on (Humble 3.10, Jazzy 3.12): typeshed knows

@@ -18,6 +18,11 @@ Two modes, chosen by whether a ROS 2 installation is sourced (``ROS_DISTRO`` set
   ``vision_msgs`` is used (never a local one) and colcon builds the workspace into
   ``.colcon/install``, which ``tools/run`` sources.
 
+Two profiles: ``full`` (the default: what ``make test`` needs: runtime, the training package with
+PyTorch, test and lint tools, the ros2 command line) and ``runtime`` (``--runtime``, what ``make
+demo`` needs: ROS 2, the node's and the evaluation's packages; no PyTorch, no CUDA wheels, no dev
+tools). A venv set up as ``full`` serves ``runtime`` as it is.
+
 Every step is skipped when its inputs (requirement files, message definitions, ...) have the
 same fingerprint as at its last success, so a second run takes seconds. Runs with the system
 ``python3``; uses only the standard library.
@@ -96,26 +101,32 @@ def create_venv(system_site_packages: bool) -> None:
     run(command)
 
 
-def requirement_files(wheel_mode: bool) -> list[Path]:
-    names = ["runtime.txt", "training.txt", "dev.txt"]
+def requirement_files(wheel_mode: bool, runtime_only: bool = False) -> list[Path]:
+    names = ["runtime.txt"] if runtime_only else ["runtime.txt", "training.txt", "dev.txt"]
     if wheel_mode:
         names.insert(0, "ros-jazzy.txt")
     return [REQUIREMENTS / name for name in names]
 
 
-def install_python_packages(wheel_mode: bool) -> None:
-    files = requirement_files(wheel_mode)
+def install_python_packages(wheel_mode: bool, runtime_only: bool = False) -> None:
     constraints = REQUIREMENTS / "constraints.txt"
-    key = fingerprint(*files, constraints, ROOT / "setup.py", ROOT / "training" / "pyproject.toml")
-    if up_to_date("python-packages", key):
+    full_key = fingerprint(*requirement_files(wheel_mode), constraints, ROOT / "setup.py",
+                           ROOT / "training" / "pyproject.toml")
+    if up_to_date("python-packages", full_key):
         log("Python packages up to date")
+        return
+    files = requirement_files(wheel_mode, runtime_only)
+    key = fingerprint(*files, constraints, ROOT / "setup.py") if runtime_only else full_key
+    step = "python-packages-runtime" if runtime_only else "python-packages"
+    if up_to_date(step, key):
+        log("Python packages (runtime) up to date")
         return
     pip = [VENV_PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-c", constraints]
     requirements = [arg for file in files for arg in ("-r", file)]
     run([*pip, *requirements])
     # The project itself, editable; its dependencies came from the requirement files above.
-    run([*pip, "--no-deps", "-e", ROOT, "-e", ROOT / "training"])
-    mark_done("python-packages", key)
+    run([*pip, "--no-deps", "-e", ROOT, *([] if runtime_only else ["-e", ROOT / "training"])])
+    mark_done(step, key)
 
 
 def venv_python_value(expression: str) -> str:
@@ -263,18 +274,21 @@ def build_workspace_with_colcon() -> None:
     mark_done("colcon", key)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     started = time.monotonic()
+    runtime_only = "--runtime" in argv
     wheel_mode = not ros_is_sourced()
-    log(f"mode: {'ROS 2 Jazzy from PyPI wheels' if wheel_mode else 'sourced ROS 2 ' + os.environ['ROS_DISTRO']}")
+    log(f"mode: {'ROS 2 Jazzy from PyPI wheels' if wheel_mode else 'sourced ROS 2 ' + os.environ['ROS_DISTRO']}"
+        f", profile {'runtime (no PyTorch, no dev tools)' if runtime_only else 'full'}")
     if shutil.which("cmake") is None and wheel_mode:
         log("cmake not found: install it (Debian/Ubuntu: apt-get install cmake g++ make) and rerun")
         return 1
     create_venv(system_site_packages=not wheel_mode)
-    install_python_packages(wheel_mode)
+    install_python_packages(wheel_mode, runtime_only)
     if wheel_mode:
         build_interfaces_from_wheels()
-        install_ros2_cli()
+        if not runtime_only:
+            install_ros2_cli()
         register_ament_package()
     else:
         build_workspace_with_colcon()
@@ -283,4 +297,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

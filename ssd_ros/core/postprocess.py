@@ -4,8 +4,9 @@ Contract (one image):
 - ``scores`` float [N, C]: class probabilities of N priors (C includes the background class);
 - ``boxes`` float [N, 4] xyxy, or a callable mapping prior indices to their xyxy boxes, so that only
   candidates above the score threshold are decoded;
-- a candidate is a (prior, class) pair with score > score_threshold, class != background and in the
-  allow-list; at most ``top_k_candidates`` per class (best first) go into NMS;
+- a candidate is a (prior, class) pair with score > its class's threshold (score_threshold, or the
+  class's entry in class_score_thresholds), class != background and in the allow-list; at most
+  ``top_k_candidates`` per class (best first) go into NMS;
 - NMS is greedy per class: a box is suppressed by a better box of the same class with IoU >
   nms_iou_threshold; the result is sorted by score and cut at ``max_detections``.
 This is the procedure of torchvision's SSD.postprocess_detections (strict inequalities included).
@@ -33,10 +34,13 @@ def class_mask(num_classes: int, background_index: int | None, allowlist: frozen
     return mask
 
 
-def select_candidates(scores: np.ndarray, score_threshold: float, classes: np.ndarray,
+def select_candidates(scores: np.ndarray, thresholds: np.ndarray | float, classes: np.ndarray,
                       top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(prior indices, class ids, scores) of the candidates, at most ``top_k`` per class."""
-    above = scores > score_threshold
+    """(prior indices, class ids, scores) of the candidates, at most ``top_k`` per class.
+
+    ``thresholds``: one score threshold, or one per class [C].
+    """
+    above = scores > (thresholds[None, :] if isinstance(thresholds, np.ndarray) else thresholds)
     above &= classes[None, :]
     prior_parts, class_parts = [], []
     for class_id in np.flatnonzero(above.any(axis=0)):
@@ -84,7 +88,7 @@ def postprocess(scores: np.ndarray, boxes: BoxSource, config: PostprocessConfig,
                 background_index: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Final (boxes xyxy [K, 4] float32, scores [K] float32, class ids [K] int64) of one image."""
     classes = class_mask(scores.shape[1], background_index, config.class_allowlist)
-    priors, class_ids, candidate_scores = select_candidates(scores, config.score_threshold, classes,
+    priors, class_ids, candidate_scores = select_candidates(scores, config.thresholds(scores.shape[1]), classes,
                                                             config.top_k_candidates)
     if callable(boxes):
         unique_priors, inverse = np.unique(priors, return_inverse=True)
@@ -110,7 +114,8 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 def filter_final(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, config: PostprocessConfig,
                  background_index: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Post-processing for models whose graph already ends in NMS: threshold, allow-list, NMS, cut."""
-    keep = scores > config.score_threshold
+    thresholds = config.thresholds(int(class_ids.max()) + 1)[class_ids] if len(class_ids) else config.score_threshold
+    keep = scores > thresholds
     if background_index is not None:
         keep &= class_ids != background_index
     if config.class_allowlist is not None:

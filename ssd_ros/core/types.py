@@ -24,10 +24,24 @@ class PostprocessConfig:
     max_detections: int = 100
     top_k_candidates: int = 400  # per class, before NMS
     class_allowlist: frozenset[int] | None = None  # model class ids to keep; None keeps all
+    # (model class id, threshold) pairs replacing score_threshold for those classes, e.g. the F1-best
+    # thresholds `ssd-ros eval --write-thresholds` measured
+    class_score_thresholds: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.score_threshold <= 1.0:
             raise ValueError(f"score_threshold must be within [0, 1], got {self.score_threshold}")
+        for class_id, threshold in self.class_score_thresholds:
+            if not 0.0 <= threshold <= 1.0 or class_id < 0:
+                raise ValueError(f"class {class_id}: score threshold must be within [0, 1], got {threshold}")
+
+    def thresholds(self, num_classes: int) -> np.ndarray:
+        """The score threshold of every model class id [num_classes]."""
+        values = np.full(num_classes, self.score_threshold, np.float32)
+        for class_id, threshold in self.class_score_thresholds:
+            if class_id < num_classes:
+                values[class_id] = threshold
+        return values
         if not 0.0 <= self.nms_iou_threshold <= 1.0:
             raise ValueError(f"nms_iou_threshold must be within [0, 1], got {self.nms_iou_threshold}")
         if self.max_detections < 1 or self.top_k_candidates < 1:

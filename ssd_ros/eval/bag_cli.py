@@ -17,6 +17,9 @@ import json
 import sys
 from pathlib import Path
 
+from ssd_ros.datasets import FORMAT_CHOICES
+from ssd_ros.datasets.cli import add_voc_origin_argument
+
 
 def add_parser(subparsers) -> None:
     bag = subparsers.add_parser("bag", help="make evaluation bags from datasets; summarise bags",
@@ -25,7 +28,8 @@ def add_parser(subparsers) -> None:
     make = commands.add_parser("from-dataset", help="a labelled dataset as a bag of frames plus ground truth",
                                description="Write a labelled dataset as a bag: frames, ground truth, LabelInfo.")
     make.add_argument("--data", type=Path, required=True, help="dataset folder (or COCO .json)")
-    make.add_argument("--format", default="auto", choices=["auto", "voc", "coco", "yolo"])
+    make.add_argument("--format", default="auto", choices=FORMAT_CHOICES, help="(default: %(default)s)")
+    add_voc_origin_argument(make)
     make.add_argument("--split", default=None, help="dataset split (default: every image)")
     make.add_argument("--out", type=Path, required=True, help="bag to create (must not exist)")
     make.add_argument("--storage", choices=["sqlite3", "mcap"], default="sqlite3")
@@ -51,7 +55,7 @@ def run_from_dataset(args: argparse.Namespace) -> int:
 
     try:
         data_format = detect_format(args.data) if args.format == "auto" else args.format
-        dataset = load_dataset(args.data, data_format, args.split)
+        dataset = load_dataset(args.data, data_format, args.split, voc_origin=args.voc_origin)
         summary = write_dataset_bag(dataset, args.out, args.storage, args.compressed, args.image_topic,
                                     args.gt_topic, args.rate, args.frame_id)
     except (DatasetError, BagError, ValueError) as error:

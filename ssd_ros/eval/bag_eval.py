@@ -17,20 +17,20 @@ Steps of ``evaluate_bag(request, run_mode, model_labels)``:
 Every frame read ends up in exactly one of evaluated / unmatched (no ground truth, or ground truth of
 another size) / unreadable, every ground-truth record in exactly one matching outcome, and ground-truth
 boxes of classes the model does not know and detections of classes the ground truth does not have
-are counted by class name: ``BagEvaluation`` holds all of it for the report.
+are counted by class name: ``Evaluation`` holds all of it for the report.
 """
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ssd_ros.eval.bag_reader import Bag, BagError, FrameKey, read_frame_keys
 from ssd_ros.eval.bag_types import CAMERA_TYPES
+from ssd_ros.eval.evaluation import Evaluation
 from ssd_ros.eval.ground_truth import (
     MATCHED,
     OUTCOMES,
@@ -44,7 +44,7 @@ from ssd_ros.eval.ground_truth import (
     truth_from_dataset,
     truth_from_topic,
 )
-from ssd_ros.eval.metrics import EvaluationResult, ImageDetections, ImageGroundTruth, evaluate
+from ssd_ros.eval.metrics import ImageDetections, ImageGroundTruth, evaluate
 from ssd_ros.eval.mode_types import ModeOutput
 from ssd_ros.eval.truth_boxes import check_boxes
 
@@ -62,26 +62,11 @@ class BagEvalRequest:
     match: str | None = None  # "stamp" or "index"; None: stamp for a topic, index for files
     tolerance_ms: float = 1.0
     mode: str = "offline"
+    truth_voc_origin: int = 1  # how VOC XML numbers are read (ssd_ros.datasets.voc)
 
     @property
     def tolerance_ns(self) -> int:
         return round(self.tolerance_ms * 1e6)
-
-
-@dataclass
-class BagEvaluation:
-    mode: str
-    source: dict[str, Any]
-    frames: dict[str, int]
-    unreadable_examples: list[dict[str, Any]]
-    ground_truth: dict[str, Any]
-    detections: dict[str, Any]
-    classes: tuple[str, ...]
-    metrics: EvaluationResult
-    metrics_frames_with_output: EvaluationResult | None
-    mode_report: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
-    latencies_ms: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -113,7 +98,7 @@ def load_truth(request: BagEvalRequest, bag: Bag) -> GroundTruth:
         return truth
     assert request.truth_path is not None  # exactly one of the two is set: checked above
     return truth_from_dataset(request.truth_path, request.truth_format, request.truth_split,
-                              request.match or "index")
+                              request.match or "index", request.truth_voc_origin)
 
 
 def _read_frames(bag: Bag, topic: str) -> list[FrameKey]:
@@ -126,7 +111,7 @@ def _read_frames(bag: Bag, topic: str) -> list[FrameKey]:
     return frames
 
 
-def evaluate_bag(request: BagEvalRequest, run_mode: RunMode, model_labels: tuple[str, ...] | None) -> BagEvaluation:
+def evaluate_bag(request: BagEvalRequest, run_mode: RunMode, model_labels: tuple[str, ...] | None) -> Evaluation:
     with Bag(request.bag) as bag:
         frames = _read_frames(bag, request.image_topic)
         truth = load_truth(request, bag)
@@ -150,7 +135,7 @@ def scored_classes(truth: GroundTruth, model_labels: tuple[str, ...] | None) -> 
 
 
 def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth: GroundTruth, outcomes: Counter,
-           truth_of_frame: dict[int, BoxRecord], output: ModeOutput, classes: tuple[str, ...]) -> BagEvaluation:
+           truth_of_frame: dict[int, BoxRecord], output: ModeOutput, classes: tuple[str, ...]) -> Evaluation:
     outcomes = Counter(outcomes)
     warnings = list(output.warnings)
     unreadable = {frame.index: frame.error for frame in frames if frame.error is not None}
@@ -232,7 +217,7 @@ def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth:
     detection_report = {"evaluated": metrics.detections, "of_classes_not_in_ground_truth": dict(other_detections)}
     warnings += _warnings(frame_counts, outcomes, truth, unknown_truth, other_detections, frames, request, problems)
     unreadable_examples = [{"frame": index, "reason": reason} for index, reason in sorted(unreadable.items())]
-    return BagEvaluation(
+    return Evaluation(
         mode=request.mode,
         source={"bag": str(request.bag), "image_topic": request.image_topic, "image_type": msgtype,
                 "match": truth.match, "stamp_tolerance_ms": request.tolerance_ms},

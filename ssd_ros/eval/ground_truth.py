@@ -141,11 +141,11 @@ def stamp_from_name(image_id: str) -> int:
 
 
 def truth_from_dataset(path: Path, format: str = "auto", split: str | None = None,
-                       match: str = "index") -> GroundTruth:
+                       match: str = "index", voc_origin: int = 1) -> GroundTruth:
     try:
         if format == "auto":
             format = detect_format(path)
-        dataset = load_dataset(path, format, split)
+        dataset = load_dataset(path, format, split, voc_origin=voc_origin)
     except DatasetError as error:
         raise GroundTruthError(f"ground truth {path}: {error}") from None
     records = []

@@ -27,8 +27,9 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import io
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,8 @@ class EvaluationResult:
     map_voc07: float
     precision_at_recall: dict[str, list[float]]  # IoU .5 precision at RECALL_POINTS; [] without ground truth
     engine: str  # the COCOeval that computed them and its version, e.g. "faster-coco-eval 1.8.0"
+    # per class with ground truth: the operating point of highest F1 at IoU .5 (see best_f1_points)
+    f1_best: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 RECALL_POINTS = tuple(round(0.01 * index, 2) for index in range(101))  # COCOeval's recall thresholds
@@ -167,6 +170,7 @@ def evaluate(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[Imag
         values = precision[0, :, class_position, 0, -1]
         return [] if (values < 0).all() else [round(float(value), 6) for value in values]
 
+    scores = evaluator.eval["scores"]  # [iou, recall point, class, area, maxdets]: the score reaching that point
     voc07 = {name: mean_valid(precision[0, _VOC07_POINTS, i, 0, -1]) for i, name in enumerate(class_names)}
     with_truth = [name for i, name in enumerate(class_names) if (recall[:, i, 0, -1] > -1).any()]
     return EvaluationResult(
@@ -179,4 +183,24 @@ def evaluate(ground_truth: Sequence[ImageGroundTruth], detections: Sequence[Imag
         map_voc07=float(np.mean([voc07[name] for name in with_truth])) if with_truth else 0.0,
         precision_at_recall={name: curve(i) for i, name in enumerate(class_names)},
         engine=chosen.label,
+        f1_best={name: point for i, name in enumerate(class_names)
+                 if (point := best_f1_point(precision[0, :, i, 0, -1], scores[0, :, i, 0, -1])) is not None},
     )
+
+
+def best_f1_point(precision: np.ndarray, scores: np.ndarray) -> dict[str, float] | None:
+    """The point of a class's IoU .5 curve (COCOeval's interpolated precision and the detection score at
+    each of RECALL_POINTS) with the highest F1; None when the class has no ground truth or no hit.
+
+    ``score_threshold`` keeps exactly the detections down to that point with a strict ``score >``
+    test (the node's): it is the point's score rounded down to 4 decimals, strictly below it.
+    """
+    recall = np.asarray(RECALL_POINTS)
+    reached = precision > 0  # -1: no ground truth; 0: recall never reached
+    if not reached.any():
+        return None
+    f1 = np.where(reached, 2 * precision * recall / np.maximum(precision + recall, 1e-12), -1.0)
+    best = int(np.argmax(f1))
+    threshold = math.floor(float(scores[best]) * 10_000 - 1e-6) / 10_000
+    return {"score_threshold": max(threshold, 0.0), "f1": round(float(f1[best]), 4),
+            "precision": round(float(precision[best]), 4), "recall": float(recall[best])}

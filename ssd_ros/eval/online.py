@@ -78,6 +78,7 @@ class OnlineSettings:
     model_config: Path | None = None
     backend: str = "onnxruntime"
     score_threshold: float = field(default_factory=lambda: evaluation_values()["score_threshold"])
+    nms_iou_threshold: float = field(default_factory=lambda: evaluation_values()["nms_iou_threshold"])
     max_detections: int = field(default_factory=lambda: evaluation_values()["max_detections"])
     node_name: str = "ssd_eval_detector"
     node_log: Path | None = None
@@ -117,6 +118,7 @@ def node_command(settings: OnlineSettings, image_topic: str, compressed: bool) -
         "detection_topics": f"['{settings.detections_topic}']",
         "image_transport": "compressed" if compressed else "raw",
         "score_threshold": str(settings.score_threshold),
+        "nms_iou_threshold": str(settings.nms_iou_threshold),
         "max_detections": str(settings.max_detections),
         "backend": settings.backend,
         "publish_debug_image": "false",

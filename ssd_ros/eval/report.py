@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ssd_ros.errors import UserError
-from ssd_ros.eval.bag_eval import BagEvaluation
+from ssd_ros.eval.evaluation import Evaluation
 from ssd_ros.eval.metrics import RECALL_POINTS, EvaluationResult
 
 REPORT_FILES = ("report.json", "report.md", "pr_curves.png", "latency_histogram.png", "node.log")
@@ -74,11 +74,12 @@ def metrics_dict(metrics: EvaluationResult) -> dict[str, Any]:
                              "ap_voc07": metrics.ap_voc07_per_class[name], "ar": metrics.ar_per_class[name]}
                       for name in metrics.ap_per_class},
         "precision_at_recall": {"recall": list(RECALL_POINTS), **metrics.precision_at_recall},
+        "f1_best": metrics.f1_best,
         "engine": metrics.engine,
     }
 
 
-def report_dict(evaluation: BagEvaluation, context: dict[str, Any]) -> dict[str, Any]:
+def report_dict(evaluation: Evaluation, context: dict[str, Any]) -> dict[str, Any]:
     with_output = evaluation.metrics_frames_with_output
     return {
         "mode": evaluation.mode,
@@ -107,10 +108,14 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 def markdown(report: dict[str, Any], files: dict[str, Path]) -> str:
     metrics = report["metrics"]
     source = report["source"]
-    lines = [f"# Detection evaluation ({report['mode']})", "",
-             f"Bag `{source['bag']}`, frames `{source['image_topic']}` ({source['image_type']}), ground truth "
-             f"{report['ground_truth']['source']} matched by {source['match']}"
-             + (f" (tolerance {source['stamp_tolerance_ms']:g} ms)" if source["match"] == "stamp" else "") + ".", ""]
+    lines = [f"# Detection evaluation ({report['mode']})", ""]
+    if report["mode"] == "dataset":
+        lines += [f"Dataset `{source['data']}` ({source['format']}, split {source['split'] or 'all images'}).", ""]
+    else:
+        lines += [f"Bag `{source['bag']}`, frames `{source['image_topic']}` ({source['image_type']}), ground truth "
+                  f"{report['ground_truth']['source']} matched by {source['match']}"
+                  + (f" (tolerance {source['stamp_tolerance_ms']:g} ms)" if source["match"] == "stamp" else "") + ".",
+                  ""]
     if "model" in report:
         lines += [f"Model `{report['model']}`.", ""]
     lines += ["## Frames", "", *_table(list(report["frames"]), [list(report["frames"].values())])]
@@ -120,6 +125,12 @@ def markdown(report: dict[str, Any], files: dict[str, Path]) -> str:
                                           metrics["images"], metrics["ground_truth_boxes"], metrics["detections"]]])]
     lines += _table(["class", "AP", "AP@.5", "VOC07 AP", "AR"],
                     [[name, v["ap"], v["ap_50"], v["ap_voc07"], v["ar"]] for name, v in metrics["per_class"].items()])
+    if metrics["f1_best"]:
+        lines += ["Per-class score threshold of the highest F1 at IoU .5 (`--write-thresholds` writes them as "
+                  "the node's `class_score_thresholds`):", ""]
+        lines += _table(["class", "threshold", "F1", "precision", "recall"],
+                        [[name, v["score_threshold"], v["f1"], v["precision"], v["recall"]]
+                         for name, v in metrics["f1_best"].items()])
     with_output = report["metrics_frames_with_output"]
     if with_output is not None:
         lines += [f"On the {with_output['images']} frames that had an output: mAP@[.5:.95] {with_output['map']:.3f}, "
@@ -132,6 +143,8 @@ def markdown(report: dict[str, Any], files: dict[str, Path]) -> str:
         lines += ["## Online", "", *_table(header, [[
             mode["frames_published"], mode["frames_with_output"], mode["frames_without_output"],
             mode["publish_rate_hz"], mode["processed_rate_hz"], *latency.values()]])]
+    elif report["mode"] == "dataset":
+        lines += [f"Detector: {mode['mean_detect_ms']:.1f} ms per image.", ""]
     elif report["mode"] == "offline":
         lines += [f"Offline: {mode['frames_per_second']:.1f} frames/s end to end (reading, decoding, detection); "
                   f"the detector alone {mode['detector_frames_per_second']:.1f} frames/s.", ""]
@@ -174,7 +187,7 @@ def plot_latency(latencies_ms: list[float], summary: dict[str, float], path: Pat
     figure.savefig(path)
 
 
-def write_report(evaluation: BagEvaluation, folder: Path, context: dict[str, Any]) -> dict[str, Path]:
+def write_report(evaluation: Evaluation, folder: Path, context: dict[str, Any]) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=_PARTIAL_PREFIX, dir=folder))
     try:

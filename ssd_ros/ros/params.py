@@ -73,6 +73,10 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "thresholds.", "integer", value_range=(1, 100000)),
     ParameterSpec("classes", [], "Allow-list of class names (or numeric ids) to publish; empty publishes all.",
                   "string_array"),
+    ParameterSpec("class_score_thresholds", [], "Per-class minimum scores as CLASS=THRESHOLD entries (class name "
+                  "or numeric id, threshold in [0, 1]), e.g. ['person=0.42', 'car=0.6']; they replace "
+                  "score_threshold for those classes. `ssd-ros eval --write-thresholds FILE` measures the "
+                  "F1-best ones and writes them as a params file.", "string_array"),
     ParameterSpec("label_as_id", False, "Put the numeric class id in ObjectHypothesis.class_id instead of the "
                   "label name.", "bool"),
     ParameterSpec("publish_debug_image", True, "Publish an annotated image on debug_image while someone "
@@ -143,6 +147,11 @@ def validate(values: Mapping[str, Any]) -> str | None:
         if spec.choices is not None and value not in spec.choices:
             shown = ", ".join(repr(choice) for choice in spec.choices)
             return f"{name} must be one of {shown}, got {value!r}"
+    if values.get("class_score_thresholds"):
+        try:
+            parse_class_thresholds(list(values["class_score_thresholds"]))
+        except ValueError as error:
+            return str(error)
     topics = values.get("image_topics")
     if topics is not None:
         if not topics or any(not topic for topic in topics):
@@ -156,13 +165,11 @@ def validate(values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def class_allowlist(classes: list[str], labels: tuple[str, ...], background_index: int | None) -> frozenset[int] | None:
-    """Model class ids for an allow-list of names or numeric ids; raises ValueError naming unknown entries."""
-    if not classes:
-        return None
-    ids = set()
-    unknown, background = [], []  # background: entries naming the background class
-    for entry in classes:
+def _class_ids(parameter: str, entries: list[str], labels: tuple[str, ...],
+               background_index: int | None) -> list[int]:
+    """The model class id of each entry (a label or a numeric id); ValueError names the entries that are not."""
+    ids, unknown, background = [], [], []  # background: entries naming the background class
+    for entry in entries:
         digits = entry.strip()
         if entry in labels:
             index = labels.index(entry)
@@ -174,14 +181,48 @@ def class_allowlist(classes: list[str], labels: tuple[str, ...], background_inde
         if index == background_index:
             background.append(entry)
         else:
-            ids.add(index)
+            ids.append(index)
     known = [label for index, label in enumerate(labels) if index != background_index]
     if unknown:
-        raise ValueError(f"classes has entries the model does not know: {unknown}; the model's classes are {known}")
+        raise ValueError(f"{parameter} has entries the model does not know: {unknown}; the model's classes are {known}")
     if background and background_index is not None:
-        raise ValueError(f"classes names the background class ({background}: {labels[background_index]!r}, id "
+        raise ValueError(f"{parameter} names the background class ({background}: {labels[background_index]!r}, id "
                          f"{background_index}), which is never published: remove it; the model's classes are {known}")
-    return frozenset(ids)
+    return ids
+
+
+def class_allowlist(classes: list[str], labels: tuple[str, ...], background_index: int | None) -> frozenset[int] | None:
+    """Model class ids for an allow-list of names or numeric ids; raises ValueError naming unknown entries."""
+    if not classes:
+        return None
+    return frozenset(_class_ids("classes", classes, labels, background_index))
+
+
+def parse_class_thresholds(entries: list[str]) -> list[tuple[str, float]]:
+    """``['person=0.42', '3=0.6']`` as (class, threshold) pairs; ValueError says which entry is malformed."""
+    pairs = []
+    for entry in entries:
+        name, separator, text = entry.rpartition("=")
+        try:
+            threshold = float(text)
+        except ValueError:
+            threshold = math.nan
+        if not separator or not name.strip() or not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"class_score_thresholds entry {entry!r} is not CLASS=THRESHOLD with a threshold in "
+                             "[0, 1], e.g. 'person=0.42'")
+        pairs.append((name.strip(), threshold))
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"class_score_thresholds names a class twice: {names}")
+    return pairs
+
+
+def class_thresholds(entries: list[str], labels: tuple[str, ...],
+                     background_index: int | None) -> tuple[tuple[int, float], ...]:
+    """(model class id, threshold) pairs of ``class_score_thresholds`` entries for a loaded model."""
+    pairs = parse_class_thresholds(entries)
+    ids = _class_ids("class_score_thresholds", [name for name, _ in pairs], labels, background_index)
+    return tuple(zip(ids, (threshold for _, threshold in pairs), strict=True))
 
 
 def detection_topic_names(image_topics: list[str], detection_topics: list[str]) -> list[str]:
@@ -209,13 +250,15 @@ class NodeSettings:
 
     @classmethod
     def build(cls, values: Mapping[str, Any], labels: tuple[str, ...], background_index: int | None) -> NodeSettings:
-        """Settings for a loaded model; raises ValueError when ``classes`` names unknown classes."""
+        """Settings for a loaded model; ValueError when ``classes`` or ``class_score_thresholds`` name unknown
+        classes."""
         postprocess = PostprocessConfig(
             score_threshold=float(values["score_threshold"]),
             nms_iou_threshold=float(values["nms_iou_threshold"]),
             max_detections=int(values["max_detections"]),
             top_k_candidates=int(values["top_k_candidates"]),
             class_allowlist=class_allowlist(list(values["classes"]), labels, background_index),
+            class_score_thresholds=class_thresholds(list(values["class_score_thresholds"]), labels, background_index),
         )
         return cls(values=dict(values), postprocess=postprocess)
 

@@ -52,9 +52,10 @@ def header(store, stamp: int, frame_id: str = "camera"):
 
 
 def scene_bag(path, frames: int = 6, compressed: bool = False, rename: dict[str, str] | None = None,
-              truth_frame_id: str = "camera", edit_truth=None, storage: str = "sqlite3"):
+              truth_frame_id: str = "camera", edit_truth=None, storage: str = "sqlite3", also_raw: bool = False):
     """Synthetic frames and their ground truth topic; ``rename`` changes class names in the ground truth,
-    ``edit_truth(index, boxes, names) -> (boxes, names)`` changes the boxes written for frame ``index``."""
+    ``edit_truth(index, boxes, names) -> (boxes, names)`` changes the boxes written for frame ``index``;
+    ``also_raw`` with ``compressed`` writes each frame on both camera topics."""
     rng = np.random.default_rng(5)
     rename = rename or {}
     with BagWriter(path, storage) as writer:
@@ -66,7 +67,7 @@ def scene_bag(path, frames: int = 6, compressed: bool = False, rename: dict[str,
                 data = cv2.imencode(".jpg", image[:, :, ::-1])[1].reshape(-1)
                 writer.write(IMAGE_TOPIC + "/compressed", COMPRESSED_IMAGE, stamp, store.types[COMPRESSED_IMAGE](
                     header=header(store, stamp), format="jpeg", data=data))
-            else:
+            if not compressed or also_raw:
                 writer.write(IMAGE_TOPIC, IMAGE, stamp, store.types[IMAGE](
                     header=header(store, stamp), height=240, width=320, encoding="rgb8", is_bigendian=0, step=960,
                     data=image.reshape(-1)))

@@ -188,3 +188,24 @@ def test_without_faster_coco_eval_pycocotools_computes_the_same(monkeypatch):
     fallback = evaluate(truths, detections, CLASSES_RANDOM)
     assert fallback.engine.startswith("pycocotools ") and metrics_dict(fallback)["engine"] == fallback.engine
     assert_same_metrics(fast, fallback)
+
+
+def test_f1_best_thresholds_golden_values_and_the_params_file_the_node_takes(tmp_path):
+    """cat as above: F1 is 2/3 at recall .5 (precision 1) and 0.8 at recall 1 (precision 2/3), reached by the
+    0.7 detection: the threshold keeps it with the node's strict `score >` test. dog: one hit at 0.95."""
+    import yaml
+
+    from ssd_ros.eval.thresholds import write_thresholds
+    from ssd_ros.ros.params import class_thresholds
+
+    detections = [found([[10, 10, 50, 50], [200, 200, 240, 240], [60, 60, 100, 100]], [0.9, 0.8, 0.95], [0, 0, 1]),
+                  found([[0, 0, 40, 80]], [0.7], [0])]
+    result = evaluate_both(TRUTH, detections, CLASSES)
+    assert result.f1_best["cat"] == {"score_threshold": 0.6999, "f1": 0.8, "precision": 0.6667, "recall": 1.0}
+    assert result.f1_best["dog"] == {"score_threshold": 0.9499, "f1": 1.0, "precision": 1.0, "recall": 1.0}
+    write_thresholds(tmp_path / "thresholds.yaml", result, "a golden case")
+    document = yaml.safe_load((tmp_path / "thresholds.yaml").read_text())
+    entries = document["/**"]["ros__parameters"]["class_score_thresholds"]
+    assert entries == ["cat=0.6999", "dog=0.9499"]
+    labels = ("background", "cat", "dog")
+    assert class_thresholds(entries, labels, 0) == ((1, 0.6999), (2, 0.9499))

@@ -84,10 +84,24 @@ def test_every_parameter_is_described_and_its_default_is_valid():
     ({"image_topics": []}, "image_topics must list at least one"),
     ({"image_topics": ["a", "a"]}, "duplicates"),
     ({"image_topics": ["a", "b"], "detection_topics": ["x"]}, "one output per image topic (2), got 1"),
+    ({"class_score_thresholds": ["person:0.4"]}, "'person:0.4' is not CLASS=THRESHOLD"),
+    ({"class_score_thresholds": ["person=1.4"]}, "threshold in [0, 1]"),
+    ({"class_score_thresholds": ["a=0.1", "a=0.2"]}, "names a class twice"),
 ])
 def test_invalid_values_are_rejected_with_a_reason(values, fragment):
     reason = validate(values)
     assert reason is not None and fragment in reason
+
+
+def test_class_thresholds_name_unknown_and_background_classes():
+    from ssd_ros.ros.params import class_thresholds
+
+    labels = ("background", "circle", "square", "triangle")
+    assert class_thresholds(["square=0.6", "1=0.3"], labels, 0) == ((2, 0.6), (1, 0.3))
+    with pytest.raises(ValueError, match=r"class_score_thresholds has entries the model does not know: \['hexagon'\]"):
+        class_thresholds(["hexagon=0.5"], labels, 0)
+    with pytest.raises(ValueError, match="background class"):
+        class_thresholds(["background=0.5"], labels, 0)
 
 
 def test_class_allowlist_accepts_names_and_ids_and_names_unknown_entries():
