@@ -26,7 +26,8 @@ def test_data_and_bag_give_the_same_report_layout_and_metrics(synthetic_dataset,
     code, from_data = eval_report(tmp_path / "data", "--data", synthetic_dataset, "--nms-iou", "0.5")
     assert code == 0 and from_data is not None
     # no --image-topic: the bag's only camera topic is used
-    code, from_bag = eval_report(tmp_path / "bag", "--bag", dataset_bag(), "--gt-topic", TRUTH_TOPIC, "--nms-iou", "0.5")
+    code, from_bag = eval_report(tmp_path / "bag", "--bag", dataset_bag(), "--gt-topic", TRUTH_TOPIC,
+                                 "--nms-iou", "0.5")
     assert code == 0 and from_bag is not None
     assert _keys(from_data) == _keys(from_bag)
     assert set(from_data["metrics"]) == set(from_bag["metrics"])
