@@ -385,6 +385,8 @@ class DetectorNode(LifecycleNode):
                 try:
                     self._process_batch(runtime, batch)
                 except Exception as error:  # the last resort: the worker never dies
+                    if not self.context.ok():
+                        return  # Ctrl-C shut ROS down under a frame in flight: nothing left to publish to
                     for pending in batch:
                         self._report_failure(pending.camera, INTERNAL_ERROR, error)
 
@@ -443,9 +445,13 @@ class DetectorNode(LifecycleNode):
             return
         self._logged_failures.add(kind)
         topic = self.resolve_topic_name(self.image_topics[camera])
-        log = self.get_logger().warning if isinstance(error, FrameError) else self.get_logger().error
-        log(f"frame on {topic} skipped ({kind}): {text}. Further '{kind}' failures are counted on /diagnostics "
-            f"('frames failed: {kind}' / 'frames with bad input'), not logged again")
+        message = (f"frame on {topic} skipped ({kind}): {text}. Further '{kind}' failures are counted on "
+                   f"/diagnostics ('frames failed: {kind}' / 'frames with bad input'), not logged again")
+        # Two call sites: rclpy's logger refuses one call site logging at two severities.
+        if isinstance(error, FrameError):
+            self.get_logger().warning(message)
+        else:
+            self.get_logger().error(message)
 
     # ------------------------------------------------------------------ on-demand detection
     def _on_detect_request(self, request: Detect.Request, response: Detect.Response) -> Detect.Response:

@@ -103,3 +103,14 @@ def test_every_detect_request_gets_an_answer(node, small_bomb):
         assert response.success or response.message.startswith("bad request image"), (name, response.message)
         answers[bool(response.success)] += 1
     assert answers[True] > 0 and answers[False] > 0, answers
+
+
+def test_failures_of_every_severity_are_logged_and_counted(node):
+    """Found in CI: the first input failure (a warning) and then an unexpected error from the same logging
+    call made rclpy raise 'Logger severity cannot be changed between calls', which killed the worker."""
+    from ssd_ros.camera_frames import FrameError
+
+    node._report_failure(0, "bad input", FrameError("a malformed frame"))
+    node._report_failure(0, "internal error", RuntimeError("something unexpected"))
+    node._report_failure(0, "inference failed", ValueError("the backend refused"))
+    assert _counts(node)[1] == {"bad input": 1, "internal error": 1, "inference failed": 1}
