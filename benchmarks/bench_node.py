@@ -78,6 +78,7 @@ def main() -> int:
     from vision_msgs.msg import Detection2DArray
 
     from ssd_ros.core import Detector, PostprocessConfig
+    from ssd_ros.node_command import DetectorCommand
     from ssd_ros.processes import interrupt_and_wait
     from ssd_ros.ros.conversions import frame_to_image
     from ssd_ros.ros.params import PARAMETERS_BY_NAME
@@ -88,9 +89,9 @@ def main() -> int:
     echo = start([sys.executable, str(BENCH_DIR / "echo_node.py"), "--ros-args", "-r", "image:=/bench/echo_in",
                   "-r", "echo:=/bench/echo"],
                  workdir / "echo.log", "echo node ready")
-    node = start([sys.executable, "-m", "ssd_ros.ros.detector_node", "--ros-args", "-p", f"model_path:={model}",
-                  "-p", "publish_debug_image:=false", "-r", "image:=/bench/detector_in",
-                  "-r", "detections:=/bench/detections"], workdir / "node.log", "active:")
+    node = start(DetectorCommand(parameters={"model_path": str(model), "publish_debug_image": False}, remappings=[
+        ("image", "/bench/detector_in"), ("detections", "/bench/detections")]).python_command(),
+        workdir / "node.log", "active:")
     spin_wait = bool(PARAMETERS_BY_NAME["cpu_spin_wait"].default)
     detector = Detector.load(model, spin_wait=spin_wait)
     post = PostprocessConfig(score_threshold=0.5)

@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from ssd_ros.node_command import DetectorCommand  # noqa: E402
 from ssd_ros.resources import share_path  # noqa: E402
 from ssd_ros.ros import env  # noqa: E402
 from ssd_ros.ros.transport import LARGE_FRAMES_PROFILE  # noqa: E402
@@ -50,8 +51,8 @@ def plain_shell(domain: int, **extra: str) -> dict[str, str]:
 def received_by_node(domain: int, camera_env: dict[str, str], width: int, height: int, frames: int,
                      rate: float) -> int:
     """Frames the node counted as received (its /diagnostics) while the camera published ``frames``."""
-    node = subprocess.Popen([sys.executable, "-m", "ssd_ros.ros.detector_node", "--ros-args", "-r",
-                             "image:=/camera/image_raw", "-p", "publish_debug_image:=false"],
+    node = subprocess.Popen(DetectorCommand(parameters={"publish_debug_image": False},
+                                            remappings=[("image", "/camera/image_raw")]).python_command(),
                             env=plain_shell(domain), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     watcher = subprocess.Popen([sys.executable, "-c", WATCHER, str(frames / rate + 15)], env=plain_shell(domain),
                                stdout=subprocess.PIPE, text=True)

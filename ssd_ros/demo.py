@@ -22,8 +22,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ssd_ros.node_command import DetectorCommand
 from ssd_ros.processes import interrupt_and_wait
 from ssd_ros.ros.env import apply_localhost_environ
+from ssd_ros.stamps import stamp_to_ns
 
 CAMERA_TOPIC = "/demo/camera/image_raw"
 DETECTIONS_TOPIC = "/demo/detections"
@@ -85,7 +87,7 @@ class DemoCamera:
 
     def on_detections(self, msg) -> None:
         now_ns = self.node.get_clock().now().nanoseconds
-        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        stamp_ns = stamp_to_ns(msg.header.stamp)
         latency_ms = (now_ns - stamp_ns) / 1e6
         with self.lock:
             objects = self.truth.pop((msg.header.stamp.sec, msg.header.stamp.nanosec), [])
@@ -137,10 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model = args.model or str(default_model_path())
     args.out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-u", "-m", "ssd_ros.ros.detector_node", "--ros-args",
-               "-p", f"model_path:={model}",
-               "-r", f"image:={CAMERA_TOPIC}", "-r", f"detections:={DETECTIONS_TOPIC}",
-               "-r", f"debug_image:={DEBUG_TOPIC}"]
+    command = DetectorCommand(parameters={"model_path": model}, remappings=[
+        ("image", CAMERA_TOPIC), ("detections", DETECTIONS_TOPIC), ("debug_image", DEBUG_TOPIC)]).python_command()
     print(f"demo: ROS_DOMAIN_ID={domain}, DDS on loopback only; starting the detector on {model}", flush=True)
     detector = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 env=dict(os.environ))

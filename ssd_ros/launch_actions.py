@@ -10,7 +10,8 @@ from typing import Any
 from launch.actions import DeclareLaunchArgument
 from launch_ros.actions import Node
 
-from ssd_ros.launch_support import EXECUTABLE, PACKAGE, DetectorNodeSetup, LaunchArgument, detector_node_setup
+from ssd_ros.launch_support import EXECUTABLE, PACKAGE, LaunchArgument, detector_node_setup
+from ssd_ros.node_command import DetectorCommand
 
 
 def declare(arguments: list[LaunchArgument]) -> list[DeclareLaunchArgument]:
@@ -25,10 +26,11 @@ def detector_node(context, extra_parameters: dict[str, Any] | None = None) -> No
     return node_for(detector_node_setup(dict(context.launch_configurations), extra_parameters))
 
 
-def node_for(setup: DetectorNodeSetup) -> Node:
+def node_for(setup: DetectorCommand) -> Node:
     """A launch_ros Node running the detector as ``setup`` describes."""
     return Node(
         package=PACKAGE, executable=EXECUTABLE, name=setup.name, namespace=setup.namespace,
-        parameters=[str(setup.params_file), setup.parameters], remappings=setup.remappings,
+        parameters=[*(str(path) for path in setup.params_files), dict(setup.parameters)],
+        remappings=list(setup.remappings),
         arguments=["--ros-args", "--log-level", setup.log_level], output="screen", emulate_tty=True,
     )

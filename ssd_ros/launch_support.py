@@ -5,8 +5,9 @@ and call :func:`detector_node_setup` from an ``OpaqueFunction`` to build the det
 Keeping the content here means it is checked on machines where the ``launch`` packages cannot be
 installed: every argument has a description (and ``choices`` where the set is fixed), every
 parameter the launch files set is declared by the node with the same type, every file they
-reference is installed, and :func:`detector_command_line` gives the exact ``ros2 run`` command line
-a launch file's Node action executes, which the tests start for real.
+reference is installed, and :func:`detector_node_setup` gives the ``DetectorCommand``
+(ssd_ros/node_command.py) whose ``ros_arguments()`` are the exact ``ros2 run`` command line a launch
+file's Node action executes, which the tests start for real.
 
 Parameter defaults have one home, the node's parameter table (:mod:`ssd_ros.ros.params`): a launch
 argument that maps to a parameter (model, backend, score_threshold, ...) defaults to empty, which
@@ -19,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ssd_ros.node_command import NODE_NAME, DetectorCommand
 from ssd_ros.resources import share_path
+from ssd_ros.topics import LABEL_INFO, raw_topic, sibling_topic
 
 PACKAGE = "ssd_ros"
 EXECUTABLE = "detector"
-DEFAULT_NODE_NAME = "ssd_detector"
 BOOLEAN_CHOICES = ("true", "false")
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 
@@ -94,7 +96,7 @@ def detector_arguments(config_file: str = "detector.yaml") -> list[LaunchArgumen
                        "detector (ros__parameters under /** or the node's name); parameters it leaves out keep "
                        "the node's defaults, and the arguments above override it when given."),
         LaunchArgument("namespace", "", "Namespace of the detector node and its relative topics."),
-        LaunchArgument("node_name", DEFAULT_NODE_NAME, "Name of the detector node."),
+        LaunchArgument("node_name", NODE_NAME, "Name of the detector node."),
         _parameter_argument("use_sim_time", "Use /clock (true when replaying a bag with --clock).", config_file,
                             BOOLEAN_CHOICES, node_default=False),
         LaunchArgument("log_level", "info", "Logging level of the detector node.", LOG_LEVELS),
@@ -115,20 +117,8 @@ def parameter_value(text: str, kind: type) -> Any:
     return kind(text)
 
 
-@dataclass(frozen=True)
-class DetectorNodeSetup:
-    """Everything a launch_ros Node action for the detector needs, resolved to plain values."""
-
-    name: str
-    namespace: str
-    params_file: Path
-    parameters: dict[str, Any]
-    remappings: list[tuple[str, str]]
-    log_level: str
-
-
 def detector_node_setup(values: dict[str, str], extra_parameters: dict[str, Any] | None = None,
-                        extra_remappings: list[tuple[str, str]] | None = None) -> DetectorNodeSetup:
+                        extra_remappings: list[tuple[str, str]] | None = None) -> DetectorCommand:
     """The detector node for resolved launch-argument ``values`` (argument name -> text)."""
     parameters = {}
     for argument, (parameter, kind) in ARGUMENT_PARAMETERS.items():
@@ -142,37 +132,14 @@ def detector_node_setup(values: dict[str, str], extra_parameters: dict[str, Any]
     if "image" in values and "image_topics" not in parameters:
         remappings.insert(0, ("image", values["image"]))
     remappings += extra_remappings or []
-    return DetectorNodeSetup(
-        name=values.get("node_name", DEFAULT_NODE_NAME),
+    return DetectorCommand(
+        name=values.get("node_name", NODE_NAME),
         namespace=values.get("namespace", ""),
-        params_file=Path(values["params_file"]),
+        params_files=(Path(values["params_file"]),),
         parameters=parameters,
         remappings=remappings,
         log_level=values.get("log_level", "info"),
     )
-
-
-def _parameter_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ",".join(f"'{item}'" for item in value) + "]"
-    if isinstance(value, str):
-        return f"'{value}'" if value == "" else value
-    return str(value)
-
-
-def detector_command_line(setup: DetectorNodeSetup) -> list[str]:
-    """The ``ros2 run`` arguments a launch_ros Node action with ``setup`` executes (after the executable)."""
-    arguments = ["--ros-args", "--log-level", setup.log_level, "-r", f"__node:={setup.name}"]
-    if setup.namespace:
-        arguments += ["-r", f"__ns:={setup.namespace if setup.namespace.startswith('/') else '/' + setup.namespace}"]
-    arguments += ["--params-file", str(setup.params_file)]
-    for name, value in setup.parameters.items():
-        arguments += ["-p", f"{name}:={_parameter_text(value)}"]
-    for source, target in setup.remappings:
-        arguments += ["-r", f"{source}:={target}"]
-    return arguments
 
 
 def multi_camera_arguments() -> list[LaunchArgument]:
@@ -277,20 +244,12 @@ def evaluate_bag_arguments() -> list[LaunchArgument]:
     ]
 
 
-def _camera_topic(image_topic: str, transport: str) -> str:
-    """The node's ``image`` remap: with compressed transport it subscribes to <image>/compressed itself."""
-    suffix = "/compressed"
-    if transport == "compressed" and image_topic.endswith(suffix):
-        return image_topic[: -len(suffix)]
-    return image_topic
-
-
-def evaluation_node_setup(values: dict[str, str]) -> DetectorNodeSetup:
+def evaluation_node_setup(values: dict[str, str]) -> DetectorCommand:
     """The detector of evaluate_bag.launch.py: fed the replayed frames, answering on a fixed topic."""
-    camera = _camera_topic(values["image_topic"], values["image_transport"])
+    # with compressed transport the node subscribes to <image>/compressed itself
+    camera = raw_topic(values["image_topic"]) if values["image_transport"] == "compressed" else values["image_topic"]
     return detector_node_setup({**values, "image": camera, "detections": EVALUATION_DETECTIONS_TOPIC},
-                               extra_remappings=[("label_info", EVALUATION_DETECTIONS_TOPIC.rpartition("/")[0]
-                                                  + "/label_info")])
+                               extra_remappings=[(LABEL_INFO, sibling_topic(EVALUATION_DETECTIONS_TOPIC, LABEL_INFO))])
 
 
 def evaluation_command(values: dict[str, str]) -> list[str]:

@@ -35,6 +35,7 @@ import numpy as np
 from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS, FrameError, compressed_to_frame, image_to_frame
 from ssd_ros.errors import UserError
 from ssd_ros.eval.bag_types import CAMERA_TYPES, COMPRESSED_IMAGE, bag_typestore
+from ssd_ros.stamps import stamp_to_ns
 
 
 class BagError(UserError, ValueError):
@@ -234,9 +235,6 @@ class Bag:
         return bytes(store.serialize_cdr(ros2_type(**values), message.msgtype))
 
 
-def stamp_ns(header) -> int:
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
-
 
 def read_frame_keys(bag: Bag, topic: str) -> list[FrameKey]:
     keys = []
@@ -247,7 +245,7 @@ def read_frame_keys(bag: Bag, topic: str) -> list[FrameKey]:
             keys.append(FrameKey(message.index, message.log_ns, None, "", None, None, str(error)))
             continue
         sized = message.msgtype != COMPRESSED_IMAGE
-        keys.append(FrameKey(message.index, message.log_ns, stamp_ns(msg.header), msg.header.frame_id,
+        keys.append(FrameKey(message.index, message.log_ns, stamp_to_ns(msg.header.stamp), msg.header.frame_id,
                              int(msg.width) if sized else None, int(msg.height) if sized else None))
     if topic in bag.damage:
         _, reason = bag.damage[topic]

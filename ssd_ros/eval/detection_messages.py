@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY, LABEL_INFO
+from ssd_ros.stamps import ns_to_sec_nanosec
 
 DIFFICULT_ID = "difficult"  # Detection2D.id of a ground-truth box ignored by the metrics (VOC "difficult")
 
@@ -62,7 +63,7 @@ def label_map(msg) -> dict[str, str]:
 
 
 def _header(store, stamp_ns: int, frame_id: str):
-    time = store.types["builtin_interfaces/msg/Time"](sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
+    time = store.types["builtin_interfaces/msg/Time"](*ns_to_sec_nanosec(stamp_ns))
     return store.types["std_msgs/msg/Header"](stamp=time, frame_id=frame_id)
 
 

@@ -27,6 +27,7 @@ from ssd_ros.eval.bag_types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, 
 from ssd_ros.eval.bag_writer import BagWriter
 from ssd_ros.eval.detection_messages import detection_array, label_info
 from ssd_ros.eval.progress import progress_bar
+from ssd_ros.stamps import ns_to_sec_nanosec
 
 DEFAULT_START_NS = 1_700_000_000 * 1_000_000_000  # fixed, so the same dataset always gives the same bag
 _JPEG_MAGIC, _PNG_MAGIC = b"\xff\xd8\xff", b"\x89PNG"
@@ -75,8 +76,7 @@ def write_dataset_bag(dataset: DetectionDataset, out: Path, storage: str = "sqli
             for index, annotation in enumerate(dataset):
                 stamp = start_ns + round(index * 1e9 / rate_hz)
                 header = types["std_msgs/msg/Header"](
-                    stamp=types["builtin_interfaces/msg/Time"](sec=stamp // 1_000_000_000,
-                                                               nanosec=stamp % 1_000_000_000),
+                    stamp=types["builtin_interfaces/msg/Time"](*ns_to_sec_nanosec(stamp)),
                     frame_id=frame_id)
                 if compressed:
                     data, image_format = _compressed_payload(annotation.image_path)

@@ -28,9 +28,12 @@ import numpy as np
 
 from ssd_ros.datasets import DatasetError, detect_format, load_dataset
 from ssd_ros.errors import UserError
-from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage, stamp_ns
+from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage
 from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY, LABEL_INFO
 from ssd_ros.eval.detection_messages import DIFFICULT_ID, label_map, parse_detection_array
+from ssd_ros.stamps import stamp_to_ns
+from ssd_ros.topics import LABEL_INFO as LABEL_INFO_TOPIC
+from ssd_ros.topics import sibling_topic
 
 MATCHED = "matched"
 NO_FRAME = "no frame"
@@ -82,8 +85,7 @@ class Matching:
 
 def sibling_label_info(bag: Bag, topic: str) -> dict[str, str]:
     """{class id: name} from the LabelInfo beside ``topic`` (same namespace), {} when there is none."""
-    namespace = topic.rsplit("/", 1)[0]
-    candidate = f"{namespace}/label_info"
+    candidate = sibling_topic(topic, LABEL_INFO_TOPIC)
     if candidate not in bag.topics or bag.topics[candidate].msgtype != LABEL_INFO:
         return {}
     mapping: dict[str, str] = {}
@@ -112,7 +114,7 @@ def truth_from_topic(bag: Bag, topic: str) -> GroundTruth:
         problems["ground-truth boxes without a class (skipped)"] += int(missing_class.sum())
         keep = ~missing_class
         difficult = np.array([detection.id == DIFFICULT_ID for detection in msg.detections], bool)
-        records.append(BoxRecord(stamp_ns(msg.header), msg.header.frame_id, None, None, parsed.boxes[keep],
+        records.append(BoxRecord(stamp_to_ns(msg.header.stamp), msg.header.frame_id, None, None, parsed.boxes[keep],
                                    tuple(n for n, k in zip(names, keep, strict=True) if k), difficult[keep],
                                    f"message {message.index}"))
     if topic in bag.damage:  # the messages the index counts beyond the damaged part

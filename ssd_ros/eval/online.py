@@ -55,9 +55,13 @@ from ssd_ros.eval.ground_truth import BoxRecord
 from ssd_ros.eval.mode_types import ModeOutput
 from ssd_ros.eval.progress import progress_bar
 from ssd_ros.eval.recorded import to_frame_output
+from ssd_ros.node_command import DetectorCommand
 from ssd_ros.processes import interrupt_and_wait
 from ssd_ros.ros.params import evaluation_values
 from ssd_ros.ros.transport import configure_transport
+from ssd_ros.stamps import NS_PER_S, ns_to_sec_nanosec, stamp_to_ns
+from ssd_ros.topics import LABEL_INFO as LABEL_INFO_TOPIC
+from ssd_ros.topics import sibling_topic
 
 RECORDED_TRUTH_TOPIC = "/ground_truth/detections"
 LATENCY_PERCENTILES = (50, 90, 95, 99)
@@ -96,43 +100,32 @@ def restamp(cdr: bytes, stamp_ns: int) -> bytes:
     """The message with header.stamp replaced; the header is the first field of Image and CompressedImage."""
     little_endian = cdr[1] == 1  # encapsulation CDR_LE = 0x0001, CDR_BE = 0x0000
     patched = bytearray(cdr)
-    struct.pack_into("<iI" if little_endian else ">iI", patched, 4, stamp_ns // 1_000_000_000,
-                     stamp_ns % 1_000_000_000)
+    struct.pack_into("<iI" if little_endian else ">iI", patched, 4, *ns_to_sec_nanosec(stamp_ns))
     return bytes(patched)
 
 
 def stamp_of(cdr: bytes) -> int:
     """header.stamp in nanoseconds of a message whose first field is a Header (the inverse of ``restamp``)."""
     sec, nanosec = struct.unpack_from("<iI" if cdr[1] == 1 else ">iI", cdr, 4)
-    return sec * 1_000_000_000 + nanosec
-
-
-def sibling_topic(topic: str, name: str) -> str:
-    return f"{topic.rsplit('/', 1)[0]}/{name}"
+    return sec * NS_PER_S + nanosec
 
 
 def node_command(settings: OnlineSettings, image_topic: str, compressed: bool) -> list[str]:
     """The node's command line: what ``ros2 run ssd_ros detector --ros-args ...`` runs."""
-    params = {
-        "image_topics": f"['{image_topic}']",
-        "detection_topics": f"['{settings.detections_topic}']",
-        "image_transport": "compressed" if compressed else "raw",
-        "score_threshold": str(settings.score_threshold),
-        "nms_iou_threshold": str(settings.nms_iou_threshold),
-        "max_detections": str(settings.max_detections),
-        "backend": settings.backend,
-        "publish_debug_image": "false",
-        "diagnostics_period": str(settings.diagnostics_period_s),
+    parameters: dict[str, object] = {
+        "image_topics": [image_topic], "detection_topics": [settings.detections_topic],
+        "image_transport": "compressed" if compressed else "raw", "score_threshold": settings.score_threshold,
+        "nms_iou_threshold": settings.nms_iou_threshold, "max_detections": settings.max_detections,
+        "backend": settings.backend, "publish_debug_image": False,
+        "diagnostics_period": settings.diagnostics_period_s,
     }
     if settings.model is not None:
-        params["model_path"] = str(Path(settings.model).resolve())
+        parameters["model_path"] = str(Path(settings.model).resolve())
     if settings.model_config is not None:
-        params["model_config"] = str(Path(settings.model_config).resolve())
-    args = [sys.executable, "-m", "ssd_ros.ros.detector_node", "--ros-args", "-r", f"__node:={settings.node_name}",
-            "-r", f"label_info:={sibling_topic(settings.detections_topic, 'label_info')}"]
-    for name, value in params.items():
-        args += ["-p", f"{name}:={value}"]
-    return args
+        parameters["model_config"] = str(Path(settings.model_config).resolve())
+    return DetectorCommand(name=settings.node_name, parameters=parameters, log_level="info",
+                           remappings=[(LABEL_INFO_TOPIC, sibling_topic(settings.detections_topic, LABEL_INFO_TOPIC))]
+                           ).python_command()
 
 
 # The node's /diagnostics keys (ssd_ros/ros/statistics.py) that account for frames of one input topic.
@@ -180,7 +173,7 @@ class _Replay:
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                              reliability=ReliabilityPolicy.RELIABLE)
-        self.node.create_subscription(LabelInfo, sibling_topic(detections_topic, "label_info"), self._on_label_info,
+        self.node.create_subscription(LabelInfo, sibling_topic(detections_topic, LABEL_INFO_TOPIC), self._on_label_info,
                                       latched, raw=True)
         self.detections_topic = detections_topic
         self.executor = SingleThreadedExecutor(context=self.context)
@@ -389,7 +382,7 @@ def _collect(published: _Published, replay: _Replay, wanted: set[int], settings:
     latencies, receipts = [], []
     for receipt_ns, raw in list(replay.outputs):
         msg = store.deserialize_cdr(raw, DETECTION_2D_ARRAY)
-        stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+        stamp = stamp_to_ns(msg.header.stamp)
         frame = published.stamps.get(stamp)
         if stamp in published.warmup_stamps:
             outcomes["warm-up"] += 1
@@ -478,12 +471,12 @@ def _record_outputs_truth_and_labels(recorder: BagWriter, settings: OnlineSettin
     store = bag_typestore()
     for receipt_ns, raw in replay.outputs:
         header = store.deserialize_cdr(raw, DETECTION_2D_ARRAY).header
-        if header.stamp.sec * 1_000_000_000 + header.stamp.nanosec not in published.warmup_stamps:
+        if stamp_to_ns(header.stamp) not in published.warmup_stamps:
             recorder.write(settings.detections_topic, DETECTION_2D_ARRAY, receipt_ns, raw)
     if replay.label_info_raw is not None:
-        recorder.write(sibling_topic(settings.detections_topic, "label_info"), LABEL_INFO, published.first_ns,
+        recorder.write(sibling_topic(settings.detections_topic, LABEL_INFO_TOPIC), LABEL_INFO, published.first_ns,
                        replay.label_info_raw, latched=True)
-    recorder.write(sibling_topic(RECORDED_TRUTH_TOPIC, "label_info"), LABEL_INFO, published.first_ns,
+    recorder.write(sibling_topic(RECORDED_TRUTH_TOPIC, LABEL_INFO_TOPIC), LABEL_INFO, published.first_ns,
                    label_info(recorder.store, published.first_ns, "", truth_classes), latched=True)
     for index, record in sorted(truth_of_frame.items()):
         stamp = published.frame_stamp.get(index)

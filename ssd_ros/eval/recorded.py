@@ -13,12 +13,13 @@ from collections import Counter
 
 import numpy as np
 
-from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage, decode_frame, stamp_ns
+from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage, decode_frame
 from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY
 from ssd_ros.eval.detection_messages import ParsedDetections, parse_detection_array
 from ssd_ros.eval.ground_truth import BoxRecord, match_records
 from ssd_ros.eval.mode_types import FrameOutput, ModeOutput
 from ssd_ros.eval.progress import progress_bar
+from ssd_ros.stamps import stamp_to_ns
 
 
 def to_frame_output(parsed: ParsedDetections, labels: dict[str, str]) -> FrameOutput:
@@ -56,7 +57,7 @@ def run_recorded(bag: Bag, image_topic: str, frames: list[FrameKey], wanted: set
             unreadable_messages += 1
             continue
         parsed = parse_detection_array(msg)
-        records.append(BoxRecord(stamp_ns(msg.header), msg.header.frame_id, None, None, parsed.boxes,
+        records.append(BoxRecord(stamp_to_ns(msg.header.stamp), msg.header.frame_id, None, None, parsed.boxes,
                                  parsed.class_ids, np.zeros(len(parsed.boxes), bool), f"message {message.index}",
                                  parsed.scores))
     matching = match_records(frames, records, "stamp", tolerance_ns)

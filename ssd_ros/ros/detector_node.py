@@ -80,11 +80,13 @@ from ssd_ros.ros.params import (
     PARAMETERS_BY_NAME,
     NodeSettings,
     ParameterSpec,
-    detection_topic_names,
     validate,
 )
 from ssd_ros.ros.statistics import DetectorStatistics
 from ssd_ros.ros.transport import configure_transport, discovery_range
+from ssd_ros.stamps import stamp_to_ns
+from ssd_ros.topics import LABEL_INFO as LABEL_INFO_TOPIC
+from ssd_ros.topics import debug_topic, detection_topic_names
 
 # mypy takes ssd_ros_msgs for the repository's interface sources (ssd_ros_msgs/, no Python): hence the ignores
 from ssd_ros_msgs.msg import ModelInfo  # type: ignore[attr-defined]
@@ -297,9 +299,9 @@ class DetectorNode(LifecycleNode):
                                             qos_overriding_options=qos_options)
             for topic in self.detection_topics]
         self._debug_publishers = [
-            self.create_lifecycle_publisher(Image, self._debug_topic(topic), qos_profile_sensor_data)
+            self.create_lifecycle_publisher(Image, debug_topic(topic), qos_profile_sensor_data)
             for topic in self.detection_topics]
-        self._label_info_publisher = self.create_publisher(LabelInfo, "label_info", _LATCHED)
+        self._label_info_publisher = self.create_publisher(LabelInfo, LABEL_INFO_TOPIC, _LATCHED)
         self._model_info_publisher = self.create_publisher(ModelInfo, "model_info", _LATCHED)
         self._diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._diagnostics_timer = self.create_timer(float(self._values["diagnostics_period"]),
@@ -424,7 +426,7 @@ class DetectorNode(LifecycleNode):
         except Exception as error:
             self._report_failure(pending.camera, OUTPUT_FAILED, error)
             return
-        stamp_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+        stamp_ns = stamp_to_ns(header.stamp)
         latency_ms = (self.get_clock().now().nanoseconds - stamp_ns) / 1e6 if stamp_ns else float("nan")
         self._stats.record_processed(pending.camera, inference_ms, latency_ms,
                                      (time.monotonic() - pending.received) * 1e3)
@@ -530,10 +532,6 @@ class DetectorNode(LifecycleNode):
         if self._diagnostics_publisher is not None:  # None once cleanup released it
             self._diagnostics_publisher.publish(array)
 
-    @staticmethod
-    def _debug_topic(detection_topic: str) -> str:
-        namespace = detection_topic.rstrip("/").rpartition("/")[0]
-        return f"{namespace}/debug_image" if namespace else "debug_image"
 
 
 def _file_sha256(path: Path) -> str:

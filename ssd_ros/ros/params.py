@@ -225,19 +225,6 @@ def class_thresholds(entries: list[str], labels: tuple[str, ...],
     return tuple(zip(ids, (threshold for _, threshold in pairs), strict=True))
 
 
-def detection_topic_names(image_topics: list[str], detection_topics: list[str]) -> list[str]:
-    """Output topic per camera: explicit, or 'detections' (one camera), or '<namespace>/detections'."""
-    if detection_topics:
-        return list(detection_topics)
-    if len(image_topics) == 1:
-        return ["detections"]
-    names = []
-    for topic in image_topics:
-        namespace = topic.rstrip("/").rpartition("/")[0]
-        names.append(f"{namespace or topic}/detections")
-    return names
-
-
 @dataclass(frozen=True)
 class NodeSettings:
     """One consistent set of parameter values; replaced as a whole on every accepted change."""

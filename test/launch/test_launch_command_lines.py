@@ -2,7 +2,7 @@
 
 launch_ros turns a launch file's Node action into `<install>/lib/ssd_ros/detector --ros-args ...`
 with the params file, parameters and remaps. ssd_ros.launch_support builds exactly those values (the
-launch files call it), and detector_command_line renders them as the `ros2 run` arguments; here the
+launch files call it), and its ros_arguments() are the `ros2 run` arguments; here the
 console script runs with them over real DDS and must answer a camera frame.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_launch_node_command_line_produces_detections(launch_file, shared_dir, g
         values = {arg.name: arg.default for arg in launch_support.jetson_arguments()}
         values.update(model=str(model), model_config=str(sidecar), backend="onnxruntime", device="cpu", precision="")
         setup = launch_support.detector_node_setup(values)
-        assert setup.params_file.name == "jetson.yaml"
+        assert setup.params_files[0].name == "jetson.yaml"
         image_topic, detections_topic = "/camera/image_raw", "/detections"
     else:
         values = {arg.name: arg.default for arg in launch_support.multi_camera_arguments()}
@@ -57,7 +57,7 @@ def test_launch_node_command_line_produces_detections(launch_file, shared_dir, g
         setup = launch_support.detector_node_setup(values,
                                                    launch_support.multi_camera_parameters(values["cameras"]))
         image_topic, detections_topic = "/rear/image_raw", "/rear/detections"
-    command = [*detector_executable(), *launch_support.detector_command_line(setup)]
+    command = [*detector_executable(), *setup.ros_arguments()]
 
     log = tmp_path / "node.log"
     process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -98,7 +98,7 @@ def test_evaluate_bag_command_lines_replay_a_bag_into_the_node_and_write_the_rep
     values.update(bag=str(bag), gt_topic="/ground_truth/detections", report=str(tmp_path / "report"), rate="10")
     setup = launch_support.evaluation_node_setup(values)
     node_log = tmp_path / "node.log"
-    node = subprocess.Popen([*detector_executable(), *launch_support.detector_command_line(setup)],
+    node = subprocess.Popen([*detector_executable(), *setup.ros_arguments()],
                             stdout=node_log.open("w"), stderr=subprocess.STDOUT)
     try:
         script = shutil.which("ssd-ros")

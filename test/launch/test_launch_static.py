@@ -150,7 +150,7 @@ def test_evaluate_bag_feeds_the_replayed_topic_to_the_node_and_reads_its_answers
     setup = launch_support.evaluation_node_setup(values)
     assert ("image", "/front/image_raw") in setup.remappings  # the node appends /compressed itself
     assert ("detections", launch_support.EVALUATION_DETECTIONS_TOPIC) in setup.remappings
-    assert setup.params_file.name == "eval.yaml" and setup.parameters == {"image_transport": "compressed"}
+    assert setup.params_files[0].name == "eval.yaml" and setup.parameters == {"image_transport": "compressed"}
     command = launch_support.evaluation_command(values)
     assert command[:2] == ["eval", "--bag"] and "--running-node" in command
     assert command[command.index("--detections-topic") + 1] == launch_support.EVALUATION_DETECTIONS_TOPIC

@@ -13,9 +13,9 @@ from ssd_ros.ros.params import (
     class_allowlist,
     config_file_values,
     default,
-    detection_topic_names,
     validate,
 )
+from ssd_ros.topics import detection_topic_names
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PYTHON_TYPES = {"bool": bool, "integer": int, "double": float, "string": str, "string_array": list}
