@@ -78,6 +78,7 @@ from ssd_ros.ros.params import (
     MODEL_PARAMETERS,
     PARAMETERS,
     PARAMETERS_BY_NAME,
+    NodeParameters,
     NodeSettings,
     ParameterSpec,
     validate,
@@ -122,18 +123,18 @@ class Runtime:
     class_ids: tuple[str, ...]  # ObjectHypothesis.class_id per model class id
 
 
-def load_detector(values: dict[str, Any]) -> Detector:
-    model_path = values["model_path"] or str(default_model_path())
+def load_detector(parameters: NodeParameters) -> Detector:
+    model_path = parameters.model_path or str(default_model_path())
     return Detector.load(
         model_path,
-        config_path=values["model_config"] or None,
-        backend=values["backend"],
-        device=values["device"],
-        num_threads=values["num_threads"],
-        precision=values["precision"] or None,
-        engine_cache_dir=values["engine_cache_dir"] or None,
-        max_batch_size=int(values["max_batch_size"]),
-        spin_wait=bool(values["cpu_spin_wait"]),
+        config_path=parameters.model_config or None,
+        backend=parameters.backend,
+        device=parameters.device,
+        num_threads=parameters.num_threads,
+        precision=parameters.precision or None,
+        engine_cache_dir=parameters.engine_cache_dir or None,
+        max_batch_size=parameters.max_batch_size,
+        spin_wait=parameters.cpu_spin_wait,
     )
 
 
@@ -163,16 +164,17 @@ class DetectorNode(LifecycleNode):
             # An empty list cannot carry its type, so such parameters are declared by type alone.
             default = spec.default if spec.default != [] else _PARAMETER_TYPES[spec.type_name]
             self.declare_parameter(spec.name, default, _descriptor(spec))
-        self._values = {spec.name: self._current_value(spec.name) for spec in PARAMETERS}
-        reason = validate(self._values)
+        values = {spec.name: self._current_value(spec.name) for spec in PARAMETERS}
+        reason = validate(values)
         if reason is not None:
             raise ValueError(f"invalid parameters: {reason}")
+        self._node_parameters = NodeParameters.from_values(values)  # not _parameters: rclpy.Node uses that name
         self._runtime: Runtime | None = None
         self._model_info = ModelInfo()
         self._swap_lock = threading.Lock()
 
-        self.image_topics: list[str] = list(self._values["image_topics"])
-        self.detection_topics = detection_topic_names(self.image_topics, list(self._values["detection_topics"]))
+        self.image_topics: list[str] = list(self._node_parameters.image_topics)
+        self.detection_topics = detection_topic_names(self.image_topics, list(self._node_parameters.detection_topics))
         self._queue = LatestFrameQueue(len(self.image_topics))
         self._stats = DetectorStatistics(len(self.image_topics))
         self._worker: threading.Thread | None = None
@@ -224,18 +226,18 @@ class DetectorNode(LifecycleNode):
         if reason is not None:
             return SetParametersResult(successful=False, reason=reason)
         with self._swap_lock:
-            candidate = {**self._values, **changes}
+            candidate = self._node_parameters.replaced(changes)
             runtime = self._runtime
             if runtime is None:
                 # Not configured: the model is loaded (and checked) on configure. With autostart, a
                 # node whose start-up model failed retries as soon as the model settings change.
-                self._values = candidate
-                if self._values["autostart"] and any(name in changes for name in MODEL_PARAMETERS):
+                self._node_parameters = candidate
+                if candidate.autostart and any(name in changes for name in MODEL_PARAMETERS):
                     self._retry_pending = True
                     self._retry_timer.reset()  # restarts the one timer; never a second one
                 return SetParametersResult(successful=True)
             detector = runtime.detector
-            reloads = any(candidate[name] != self._values[name] for name in MODEL_PARAMETERS)
+            reloads = candidate.model_values() != self._node_parameters.model_values()
             if reloads:
                 try:
                     detector = load_detector(candidate)
@@ -251,12 +253,12 @@ class DetectorNode(LifecycleNode):
                     self._trial(new_runtime, candidate)
                 except ModelLoadError as error:
                     return SetParametersResult(successful=False, reason=f"keeping the current model: {error}")
-            self._values = candidate
+            self._node_parameters = candidate
             self._runtime = new_runtime
             if reloads:
                 self._logged_failures = set()  # the new model's failures are news: log them once again
         if reloads:
-            self.get_logger().info(f"model swapped to {candidate['model_path'] or 'the default model'} "
+            self.get_logger().info(f"model swapped to {candidate.model_path or 'the default model'} "
                                    f"on {detector.backend_name} ({detector.device})")
             self._publish_model_description(new_runtime)
         elif "score_threshold" in changes:
@@ -264,15 +266,15 @@ class DetectorNode(LifecycleNode):
         return SetParametersResult(successful=True)
 
     @staticmethod
-    def _build_runtime(detector: Detector, values: dict[str, Any]) -> Runtime:
+    def _build_runtime(detector: Detector, parameters: NodeParameters) -> Runtime:
         spec = detector.spec
-        settings = NodeSettings.build(values, spec.labels, spec.background_index)
-        return Runtime(detector, settings, hypothesis_class_ids(spec.labels, bool(values["label_as_id"])))
+        settings = NodeSettings.build(parameters, spec.labels, spec.background_index)
+        return Runtime(detector, settings, hypothesis_class_ids(spec.labels, parameters.label_as_id))
 
     @staticmethod
-    def _trial(runtime: Runtime, values: dict[str, Any]) -> None:
+    def _trial(runtime: Runtime, parameters: NodeParameters) -> None:
         """Before a model serves: one blank frame through it and its result through the message conversion."""
-        source = f"model {values['model_path'] or 'the default model'}"
+        source = f"model {parameters.model_path or 'the default model'}"
         detections = trial_run(runtime.detector, source)
         try:
             detections_to_msg(detections, Header(), runtime.class_ids)
@@ -284,9 +286,9 @@ class DetectorNode(LifecycleNode):
     # ------------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            detector = load_detector(self._values)
-            runtime = self._build_runtime(detector, self._values)
-            self._trial(runtime, self._values)
+            detector = load_detector(self._node_parameters)
+            runtime = self._build_runtime(detector, self._node_parameters)
+            self._trial(runtime, self._node_parameters)
         except Exception as error:
             self.get_logger().error(
                 f"cannot configure: {error}. Fix it with `ros2 param set /{self.get_name()} model_path ...` "
@@ -304,7 +306,7 @@ class DetectorNode(LifecycleNode):
         self._label_info_publisher = self.create_publisher(LabelInfo, LABEL_INFO_TOPIC, _LATCHED)
         self._model_info_publisher = self.create_publisher(ModelInfo, "model_info", _LATCHED)
         self._diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._diagnostics_timer = self.create_timer(float(self._values["diagnostics_period"]),
+        self._diagnostics_timer = self.create_timer(self._node_parameters.diagnostics_period,
                                                     self._publish_diagnostics)
         self._detect_service = self.create_service(Detect, "detect", self._on_detect_request)
         self._publish_model_description(runtime)
@@ -314,7 +316,7 @@ class DetectorNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._queue = LatestFrameQueue(len(self.image_topics))
-        compressed = self._values["image_transport"] == "compressed"
+        compressed = self._node_parameters.image_transport == "compressed"
         message_type = CompressedImage if compressed else Image
         qos_options = QoSOverridingOptions.with_default_policies()
         for camera, topic in enumerate(self.image_topics):
@@ -381,7 +383,7 @@ class DetectorNode(LifecycleNode):
             runtime = self._runtime
             if runtime is None:
                 return
-            batch_size = int(runtime.settings["max_batch_size"])
+            batch_size = runtime.settings.parameters.max_batch_size
             for start in range(0, len(frames), batch_size):
                 batch = frames[start:start + batch_size]
                 try:
@@ -394,7 +396,7 @@ class DetectorNode(LifecycleNode):
 
     def _process_batch(self, runtime: Runtime, frames: list[PendingFrame]) -> None:
         decoded: dict[str, list[tuple[PendingFrame, Any]]] = {}
-        max_pixels = int(runtime.settings["max_image_pixels"])
+        max_pixels = runtime.settings.parameters.max_image_pixels
         for pending in frames:
             try:
                 frame, color = frame_from_message(pending.message, max_pixels)
@@ -431,7 +433,7 @@ class DetectorNode(LifecycleNode):
         self._stats.record_processed(pending.camera, inference_ms, latency_ms,
                                      (time.monotonic() - pending.received) * 1e3)
         debug_publisher = self._debug_publishers[pending.camera]
-        if runtime.settings["publish_debug_image"] and debug_publisher.get_subscription_count() > 0:
+        if runtime.settings.parameters.publish_debug_image and debug_publisher.get_subscription_count() > 0:
             try:
                 annotated = draw_detections(frame, detections, color=color)
                 debug_publisher.publish(frame_to_image(annotated, header, encoding=f"{color}8"))
@@ -472,7 +474,7 @@ class DetectorNode(LifecycleNode):
             return response
         message = request.compressed_image if len(request.compressed_image.data) else request.image
         try:
-            frame, color = frame_from_message(message, int(runtime.settings["max_image_pixels"]))
+            frame, color = frame_from_message(message, runtime.settings.parameters.max_image_pixels)
         except FrameError as error:
             response.success, response.message = False, f"bad request image ({error.kind}): {error}"
             return response
@@ -494,9 +496,9 @@ class DetectorNode(LifecycleNode):
     def _publish_model_description(self, runtime: Runtime) -> None:
         detector, spec = runtime.detector, runtime.detector.spec
         header = Header(stamp=self.get_clock().now().to_msg())
-        model_path = Path(runtime.settings["model_path"] or default_model_path()).resolve()
+        model_path = Path(runtime.settings.parameters.model_path or default_model_path()).resolve()
         self._model_info = ModelInfo(
-            header=header, model_path=str(model_path), model_config=runtime.settings["model_config"],
+            header=header, model_path=str(model_path), model_config=runtime.settings.parameters.model_config,
             model_sha256=_file_sha256(model_path), architecture=getattr(spec, "architecture", "") or "",
             input_width=int(spec.input_width), input_height=int(spec.input_height),
             backend=detector.backend_name, device=str(detector.device), labels=list(spec.labels))

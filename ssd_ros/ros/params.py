@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS
@@ -226,28 +226,73 @@ def class_thresholds(entries: list[str], labels: tuple[str, ...],
 
 
 @dataclass(frozen=True)
-class NodeSettings:
-    """One consistent set of parameter values; replaced as a whole on every accepted change."""
+class NodeParameters:
+    """Every parameter of the table as a typed field (lists as tuples); a test keeps the two equal."""
 
-    values: Mapping[str, Any]
-    postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
-
-    def __getitem__(self, name: str) -> Any:
-        return self.values[name]
+    model_path: str
+    model_config: str
+    backend: str
+    device: str
+    num_threads: int
+    cpu_spin_wait: bool
+    precision: str
+    engine_cache_dir: str
+    score_threshold: float
+    nms_iou_threshold: float
+    max_detections: int
+    top_k_candidates: int
+    classes: tuple[str, ...]
+    class_score_thresholds: tuple[str, ...]
+    label_as_id: bool
+    publish_debug_image: bool
+    max_image_pixels: int
+    image_topics: tuple[str, ...]
+    detection_topics: tuple[str, ...]
+    image_transport: str
+    max_batch_size: int
+    diagnostics_period: float
+    autostart: bool
 
     @classmethod
-    def build(cls, values: Mapping[str, Any], labels: tuple[str, ...], background_index: int | None) -> NodeSettings:
+    def from_values(cls, values: Mapping[str, Any]) -> NodeParameters:
+        """From name -> value (every parameter of the table); lists become tuples, numbers their type."""
+        typed = {}
+        for spec in PARAMETERS:
+            value = values[spec.name]
+            typed[spec.name] = (tuple(value) if spec.type_name == "string_array"
+                                else float(value) if spec.type_name == "double" else value)
+        return cls(**typed)
+
+    def replaced(self, changes: Mapping[str, Any]) -> NodeParameters:
+        """A copy with ``changes`` (name -> value) applied."""
+        return NodeParameters.from_values({**self.as_dict(), **changes})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {spec.name: getattr(self, spec.name) for spec in PARAMETERS}
+
+    def model_values(self) -> tuple[Any, ...]:
+        """The values whose change loads a new model."""
+        return tuple(getattr(self, name) for name in MODEL_PARAMETERS)
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """One consistent set of parameters and the post-processing they mean for a loaded model; replaced as
+    a whole on every accepted change."""
+
+    parameters: NodeParameters
+    postprocess: PostprocessConfig
+
+    @classmethod
+    def build(cls, parameters: NodeParameters, labels: tuple[str, ...], background_index: int | None) -> NodeSettings:
         """Settings for a loaded model; ValueError when ``classes`` or ``class_score_thresholds`` name unknown
         classes."""
         postprocess = PostprocessConfig(
-            score_threshold=float(values["score_threshold"]),
-            nms_iou_threshold=float(values["nms_iou_threshold"]),
-            max_detections=int(values["max_detections"]),
-            top_k_candidates=int(values["top_k_candidates"]),
-            class_allowlist=class_allowlist(list(values["classes"]), labels, background_index),
-            class_score_thresholds=class_thresholds(list(values["class_score_thresholds"]), labels, background_index),
+            score_threshold=parameters.score_threshold,
+            nms_iou_threshold=parameters.nms_iou_threshold,
+            max_detections=parameters.max_detections,
+            top_k_candidates=parameters.top_k_candidates,
+            class_allowlist=class_allowlist(list(parameters.classes), labels, background_index),
+            class_score_thresholds=class_thresholds(list(parameters.class_score_thresholds), labels, background_index),
         )
-        return cls(values=dict(values), postprocess=postprocess)
-
-    def model_values(self) -> dict[str, Any]:
-        return {name: self.values[name] for name in MODEL_PARAMETERS}
+        return cls(parameters=parameters, postprocess=postprocess)

@@ -117,3 +117,19 @@ def test_output_topics_follow_the_cameras():
     assert detection_topic_names(["/left/image_raw", "right/image_raw"], []) == ["/left/detections",
                                                                                  "right/detections"]
     assert detection_topic_names(["a", "b"], ["x", "y"]) == ["x", "y"]
+
+
+def test_the_typed_parameters_mirror_the_table():
+    import dataclasses
+    import typing
+
+    from ssd_ros.ros.params import NodeParameters
+
+    hints = typing.get_type_hints(NodeParameters)
+    expected = {"bool": bool, "integer": int, "double": float, "string": str, "string_array": tuple[str, ...]}
+    assert [field.name for field in dataclasses.fields(NodeParameters)] == [spec.name for spec in PARAMETERS]
+    for spec in PARAMETERS:
+        assert hints[spec.name] == expected[spec.type_name], spec.name
+    defaults = NodeParameters.from_values({spec.name: spec.default for spec in PARAMETERS})
+    assert defaults.replaced({"score_threshold": 0.7}).score_threshold == 0.7
+    assert defaults.replaced({"classes": ["circle"]}).classes == ("circle",)
