@@ -28,7 +28,7 @@ TARGET = 0.9
 
 
 def decoded_frames(bag_path: Path, topic: str) -> list:
-    from ssd_ros.eval.bag_reader import Bag, decode_frame
+    from ssd_ros.bags.reader import Bag, decode_frame
 
     with Bag(bag_path) as bag:
         frames = []
@@ -41,12 +41,12 @@ def decoded_frames(bag_path: Path, topic: str) -> list:
 def bench(rounds: int, frame_count: int, workdir: Path) -> bool:
     from ssd_ros_training.synth import write_voc_dataset
 
+    from ssd_ros.bags.from_dataset import write_dataset_bag
+    from ssd_ros.bags.reader import Bag
     from ssd_ros.core import Detector, PostprocessConfig
     from ssd_ros.datasets import load_dataset
     from ssd_ros.eval.bag_eval import BagEvalRequest, evaluate_bag
-    from ssd_ros.eval.bag_reader import Bag
-    from ssd_ros.eval.from_dataset import write_dataset_bag
-    from ssd_ros.eval.offline import run_offline
+    from ssd_ros.eval.offline import OfflineMode, run_offline
     from ssd_ros.resources import default_model_path
 
     write_voc_dataset(workdir / "data", images=frame_count, seed=3)
@@ -56,7 +56,6 @@ def bench(rounds: int, frame_count: int, workdir: Path) -> bool:
                                             "/camera/image_raw/compressed")}
     detector = Detector.load(default_model_path())
     post = PostprocessConfig(score_threshold=0.01, max_detections=100)
-    classes = tuple(detector.spec.labels[1:])
     in_memory = {name: decoded_frames(summary.path, topic) for name, (summary, topic) in bags.items()}
     for frame, color in in_memory["raw Image (sqlite3)"][:5]:
         detector.detect(frame, color, post)  # warm-up
@@ -77,8 +76,7 @@ def bench(rounds: int, frame_count: int, workdir: Path) -> bool:
 
             request = BagEvalRequest(summary.path, topic, truth_topic=summary.truth_topic)
             started = time.perf_counter()
-            evaluate_bag(request, lambda given, topic=topic: run_offline(given.bag, topic, given.wanted, detector,
-                                                                         post), classes)
+            evaluate_bag(request, OfflineMode(topic, detector, post, context={}))
             times.setdefault((name, "whole evaluation"), []).append(time.perf_counter() - started)
 
     met = True

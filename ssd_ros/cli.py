@@ -28,7 +28,7 @@ from ssd_ros.errors import UserError
 COMMAND_MODULES = [
     "ssd_ros.detect_cli",
     "ssd_ros.eval.cli",
-    "ssd_ros.eval.bag_cli",
+    "ssd_ros.bags.cli",
     "ssd_ros.datasets.cli",
     "ssd_ros.model_cli",
     "ssd_ros.ros.doctor",

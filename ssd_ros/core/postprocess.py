@@ -3,24 +3,46 @@
 Contract (one image):
 - ``scores`` float [N, C]: class probabilities of N priors (C includes the background class);
 - ``boxes`` float [N, 4] xyxy, or a callable mapping prior indices to their xyxy boxes, so that only
-  candidates above the score threshold are decoded;
+  the candidates NMS looks at are decoded;
 - a candidate is a (prior, class) pair with score > its class's threshold (score_threshold, or the
   class's entry in class_score_thresholds), class != background and in the allow-list; at most
-  ``top_k_candidates`` per class (best first) go into NMS;
-- NMS is greedy per class: a box is suppressed by a better box of the same class with IoU >
-  nms_iou_threshold; the result is sorted by score and cut at ``max_detections``.
+  ``top_k_candidates`` per class go into NMS: the best, where scores tie at the cut the lower prior
+  indices;
+- NMS is greedy per class: candidates are visited best score first (equal scores: lower class id,
+  then lower prior index, first), and a box is suppressed by an already kept box of the same class
+  with IoU > nms_iou_threshold (IoU as boxes.iou_one_to_many computes it, in the boxes' float type);
+  the result is in visiting order, cut at ``max_detections``.
 This is the procedure of torchvision's SSD.postprocess_detections (strict inequalities included).
+
+How NMS runs (class_wise_nms): greedy NMS decides each box from the boxes before it only, so the
+first ``max_detections`` kept boxes depend only on a prefix of the visiting order. NMS runs on a
+prefix (a few times ``max_detections`` boxes, grown 4x while it keeps too few), and only that prefix
+is decoded. OpenCV's cv2.dnn.NMSBoxesBatched (C++) proposes the kept set; a vectorised check then
+proves it is the greedy result under the contract's IoU (kept <=> no earlier kept box of the class
+overlaps it by more than the threshold; by induction over the visiting order only the greedy result
+passes). OpenCV differs from the contract in ways that matter only at the margins: it computes IoU
+in double precision (pairs within rounding of the threshold), and it counts two zero-area boxes as
+IoU 1 (here 0: a zero-area box never suppresses nor is suppressed, so those boxes bypass OpenCV).
+Its other semantics are set to match: input already in visiting order with strictly decreasing
+stand-in scores (its stable sort keeps ties in that order), score threshold 0 (every stand-in is
+above it), eta 1 (no adaptive threshold), top_k 0 (no cut), suppression on IoU > threshold. When
+the check fails the pure-numpy greedy NMS (greedy_nms, the reference) decides that prefix instead.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
-from ssd_ros.core.boxes import iou_one_to_many
+from ssd_ros.core.boxes import area, iou_one_to_many, iou_pairs
 from ssd_ros.core.types import PostprocessConfig
 
 BoxSource = np.ndarray | Callable[[np.ndarray], np.ndarray]
+
+# NMS runs first on the best max(PREFIX_PER_DETECTION * max_detections, MIN_PREFIX) candidates
+PREFIX_PER_DETECTION = 4
+MIN_PREFIX = 256
 
 
 def class_mask(num_classes: int, background_index: int | None, allowlist: frozenset[int] | None) -> np.ndarray:
@@ -36,52 +58,133 @@ def class_mask(num_classes: int, background_index: int | None, allowlist: frozen
 
 def select_candidates(scores: np.ndarray, thresholds: np.ndarray | float, classes: np.ndarray,
                       top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(prior indices, class ids, scores) of the candidates, at most ``top_k`` per class.
+    """(prior indices, class ids, scores) of the candidates, ordered by class id, then prior index.
 
-    ``thresholds``: one score threshold, or one per class [C].
+    ``thresholds``: one score threshold, or one per class [C]. A class with more than ``top_k``
+    candidates keeps its ``top_k`` best; where scores tie at the cut, the lower prior indices.
     """
     above = scores > (thresholds[None, :] if isinstance(thresholds, np.ndarray) else thresholds)
     above &= classes[None, :]
-    prior_parts, class_parts = [], []
-    for class_id in np.flatnonzero(above.any(axis=0)):
-        priors = np.flatnonzero(above[:, class_id])
-        if len(priors) > top_k:  # partial sort: only the top_k best matter
-            priors = priors[np.argpartition(-scores[priors, class_id], top_k - 1)[:top_k]]
-        prior_parts.append(priors)
-        class_parts.append(np.full(len(priors), class_id))
-    if not prior_parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, scores.dtype)
-    priors, class_ids = np.concatenate(prior_parts), np.concatenate(class_parts)
+    selected = np.ascontiguousarray(above.T)  # [C, N]: class-major, so nonzero() yields the contract's order
+    crowded = np.flatnonzero(np.count_nonzero(selected, axis=1) > top_k)
+    if len(crowded):
+        values = np.where(selected[crowded], scores.T[crowded], -np.inf)  # [C', N]
+        cut = -np.partition(-values, top_k - 1, axis=1)[:, top_k - 1:top_k]  # each class's top_k-th best score
+        better, tied = values > cut, values == cut
+        room = top_k - np.count_nonzero(better, axis=1, keepdims=True)
+        selected[crowded] = better | (tied & (np.cumsum(tied, axis=1) <= room))
+    class_ids, priors = np.nonzero(selected)
     return priors, class_ids, scores[priors, class_ids]
 
 
-def class_wise_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
-                   max_detections: int) -> np.ndarray:
-    """Indices kept by greedy per-class NMS, best score first, at most ``max_detections``.
+def greedy_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
+               max_detections: int) -> np.ndarray:
+    """The reference: indices kept by greedy per-class NMS, pure numpy, best score first.
 
-    Boxes are visited in descending score order; a kept box suppresses the later boxes of its own
-    class that overlap it by more than ``iou_threshold``. Only same-class boxes are compared, so the
-    cost grows with the candidates per class (bounded by top-k), not with all candidates.
+    Boxes are visited in descending score order (ties in input order); a kept box suppresses the
+    later boxes of its own class that overlap it by more than ``iou_threshold``.
     """
     if len(scores) == 0:
         return np.zeros(0, np.int64)
     order = np.argsort(-scores, kind="stable")
-    sorted_boxes, sorted_classes = boxes[order], class_ids[order]
-    members = {class_id: np.flatnonzero(sorted_classes == class_id) for class_id in np.unique(sorted_classes)}
-    suppressed = np.zeros(len(order), bool)
+    return order[_greedy_in_order(boxes[order], class_ids[order], iou_threshold, max_detections)]
+
+
+def _greedy_in_order(boxes: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
+                     max_detections: int) -> np.ndarray:
+    """Positions kept by greedy NMS of boxes already in visiting order, in numpy."""
+    members = {class_id: np.flatnonzero(class_ids == class_id) for class_id in np.unique(class_ids)}
+    suppressed = np.zeros(len(boxes), bool)
     keep = []
-    for position in range(len(order)):
+    for position in range(len(boxes)):
         if suppressed[position]:
             continue
         keep.append(position)
         if len(keep) == max_detections:
             break
-        same_class = members[sorted_classes[position]]
+        same_class = members[class_ids[position]]
         later = same_class[np.searchsorted(same_class, position, side="right"):]
         if len(later):
-            overlaps = iou_one_to_many(sorted_boxes[position], sorted_boxes[later])
+            overlaps = iou_one_to_many(boxes[position], boxes[later])
             suppressed[later[overlaps > iou_threshold]] = True
-    return order[np.asarray(keep, np.int64)]
+    return np.asarray(keep, np.int64)
+
+
+def _best_first(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the first ``count`` (or more, where scores tie) candidates of the visiting order, in it."""
+    if count >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    cut = np.partition(scores, len(scores) - count)[len(scores) - count]
+    chosen = np.flatnonzero(scores >= cut)
+    return chosen[np.argsort(-scores[chosen], kind="stable")]
+
+
+def _opencv_proposal(boxes: np.ndarray, class_ids: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Positions kept by OpenCV's batched NMS of boxes in visiting order; zero-area boxes all kept."""
+    solid = np.flatnonzero(area(boxes) > 0)
+    kept = np.ones(len(boxes), bool)
+    if len(solid):
+        corners = boxes[solid].astype(np.float64)
+        xywh = np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1)
+        rank = np.arange(len(solid), 0, -1, dtype=np.float32)  # stand-in scores: the visiting order
+        chosen = cv2.dnn.NMSBoxesBatched(xywh, rank, class_ids[solid].astype(np.int32), 0.0, float(iou_threshold),
+                                         1.0, 0)
+        kept[solid] = False
+        kept[solid[np.asarray(chosen, np.int64).reshape(-1)]] = True
+    return np.flatnonzero(kept)
+
+
+def is_greedy_result(boxes: np.ndarray, class_ids: np.ndarray, kept: np.ndarray, iou_threshold: float) -> bool:
+    """Whether ``kept`` (positions) is exactly what greedy NMS keeps of boxes in visiting order.
+
+    True iff every box is kept exactly when no kept box of its class before it overlaps it by
+    more than the threshold. Cost: the (earlier kept, box) pairs of equal class, vectorised.
+    """
+    is_kept = np.zeros(len(boxes), bool)
+    is_kept[kept] = True
+    by_class = np.argsort(class_ids, kind="stable")  # class, then visiting order
+    kept_sorted = is_kept[by_class]
+    kept_before = np.cumsum(kept_sorted) - kept_sorted  # kept boxes ahead in by_class order
+    class_sorted = class_ids[by_class]
+    base = kept_before[np.searchsorted(class_sorted, class_sorted, side="left")]  # ... in lower classes
+    counts = kept_before - base  # earlier kept boxes of the same class
+    suppressed = np.zeros(len(boxes), bool)
+    total = int(counts.sum())
+    if total:
+        kept_by_class = by_class[kept_sorted]
+        ramp = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        earlier = kept_by_class[np.repeat(base, counts) + ramp]
+        later = np.repeat(by_class, counts)
+        overlaps = iou_pairs(boxes[earlier], boxes[later])
+        suppressed[later[overlaps > iou_threshold]] = True
+    return bool(np.array_equal(suppressed, ~is_kept))
+
+
+def _nms(box_source: Callable[[np.ndarray], np.ndarray], scores: np.ndarray, class_ids: np.ndarray,
+         iou_threshold: float, max_detections: int) -> tuple[np.ndarray, np.ndarray]:
+    """(kept candidate indices, their boxes) by the contract's NMS; boxes fetched for a prefix only."""
+    count = max(PREFIX_PER_DETECTION * max_detections, MIN_PREFIX)
+    while True:
+        order = _best_first(scores, count)
+        boxes, classes = np.asarray(box_source(order)), class_ids[order]
+        kept = _opencv_proposal(boxes, classes, iou_threshold)[:max_detections]
+        end = int(kept[-1]) + 1 if len(kept) == max_detections else len(order)
+        if not is_greedy_result(boxes[:end], classes[:end], kept, iou_threshold):
+            kept = _greedy_in_order(boxes, classes, iou_threshold, max_detections)
+        if len(kept) == max_detections or len(order) == len(scores):
+            return order[kept], boxes[kept]
+        count *= 4
+
+
+def class_wise_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
+                   max_detections: int) -> np.ndarray:
+    """Indices kept by greedy per-class NMS, best score first (ties in input order), at most ``max_detections``.
+
+    Equal to greedy_nms (the module docstring says how it runs). Scores must not be NaN.
+    """
+    if len(scores) == 0:
+        return np.zeros(0, np.int64)
+    return _nms(lambda indices: boxes[indices], scores, class_ids, iou_threshold, max_detections)[0]
 
 
 def postprocess(scores: np.ndarray, boxes: BoxSource, config: PostprocessConfig,
@@ -90,14 +193,14 @@ def postprocess(scores: np.ndarray, boxes: BoxSource, config: PostprocessConfig,
     classes = class_mask(scores.shape[1], background_index, config.class_allowlist)
     priors, class_ids, candidate_scores = select_candidates(scores, config.thresholds(scores.shape[1]), classes,
                                                             config.top_k_candidates)
-    if callable(boxes):
-        unique_priors, inverse = np.unique(priors, return_inverse=True)
-        candidate_boxes = boxes(unique_priors)[inverse] if len(priors) else np.zeros((0, 4), np.float32)
-    else:
-        candidate_boxes = boxes[priors]
-    keep = class_wise_nms(candidate_boxes, candidate_scores, class_ids, config.nms_iou_threshold,
-                          config.max_detections)
-    return (candidate_boxes[keep].astype(np.float32), candidate_scores[keep].astype(np.float32),
+    if len(priors) == 0:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
+    def candidate_boxes(indices: np.ndarray) -> np.ndarray:
+        return boxes(priors[indices]) if callable(boxes) else boxes[priors[indices]]
+
+    keep, kept_boxes = _nms(candidate_boxes, candidate_scores, class_ids, config.nms_iou_threshold,
+                            config.max_detections)
+    return (kept_boxes.astype(np.float32), candidate_scores[keep].astype(np.float32),
             class_ids[keep].astype(np.int64))
 
 

@@ -126,6 +126,11 @@ class ModelSpec:
     def num_classes(self) -> int:
         return len(self.labels)
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The labels of the classes the model detects (the background class left out)."""
+        return tuple(label for index, label in enumerate(self.labels) if index != self.background_index)
+
     # ---------------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
         document = asdict(self)

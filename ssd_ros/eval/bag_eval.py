@@ -1,11 +1,11 @@
 """Evaluate detections on a bag: frames, ground truth, one mode (offline, recorded, online), metrics, accounting.
 
-Steps of ``evaluate_bag(request, run_mode, model_labels)``:
+Steps of ``evaluate_bag(request, mode)`` (mode: mode_types.EvaluationMode):
 1. read the header of every frame on the image topic (``read_frame_keys``): BagError for a missing
    topic, a wrong type or a topic without frames;
 2. load the ground truth (a Detection2DArray topic, or dataset files) and pair it with the frames
    (``match_records``); GroundTruthError when nothing pairs, saying why;
-3. ``run_mode(ModeInput)`` produces detections for the frames that have ground truth
+3. ``mode.run(ModeInput)`` produces detections for the frames that have ground truth
    (``ModeInput.wanted``, frame indices) and reports frames it could not decode;
 4. check every ground-truth box against its frame's size (truth_boxes.py: NaN/infinite, degenerate
    and outside boxes left out, partly outside ones clipped, all counted in ``ground_truth.problems``
@@ -22,14 +22,13 @@ are counted by class name: ``Evaluation`` holds all of it for the report.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ssd_ros.eval.bag_reader import Bag, BagError, FrameKey, read_frame_keys
-from ssd_ros.eval.bag_types import CAMERA_TYPES
+from ssd_ros.bags.reader import Bag, BagError, FrameKey, read_frame_keys
+from ssd_ros.bags.types import CAMERA_TYPES
 from ssd_ros.eval.evaluation import Evaluation
 from ssd_ros.eval.ground_truth import (
     MATCHED,
@@ -45,7 +44,7 @@ from ssd_ros.eval.ground_truth import (
     truth_from_topic,
 )
 from ssd_ros.eval.metrics import ImageDetections, ImageGroundTruth, evaluate
-from ssd_ros.eval.mode_types import ModeOutput
+from ssd_ros.eval.mode_types import EvaluationMode, ModeInput, ModeOutput
 from ssd_ros.eval.truth_boxes import check_boxes
 
 MAX_LISTED = 10  # examples of unreadable frames in the report
@@ -61,29 +60,11 @@ class BagEvalRequest:
     truth_split: str | None = None
     match: str | None = None  # "stamp" or "index"; None: stamp for a topic, index for files
     tolerance_ms: float = 1.0
-    mode: str = "offline"
     truth_voc_origin: int = 1  # how VOC XML numbers are read (ssd_ros.datasets.voc)
 
     @property
     def tolerance_ns(self) -> int:
         return round(self.tolerance_ms * 1e6)
-
-
-@dataclass(frozen=True)
-class ModeInput:
-    """What a mode gets: the open bag, every frame's header, the ground truth of the frames that have one."""
-
-    bag: Bag
-    frames: list[FrameKey]
-    truth_of_frame: dict[int, BoxRecord]
-    truth_classes: tuple[str, ...]
-
-    @property
-    def wanted(self) -> set[int]:
-        return set(self.truth_of_frame)
-
-
-RunMode = Callable[[ModeInput], ModeOutput]
 
 
 def load_truth(request: BagEvalRequest, bag: Bag) -> GroundTruth:
@@ -111,18 +92,18 @@ def _read_frames(bag: Bag, topic: str) -> list[FrameKey]:
     return frames
 
 
-def evaluate_bag(request: BagEvalRequest, run_mode: RunMode, model_labels: tuple[str, ...] | None) -> Evaluation:
+def evaluate_bag(request: BagEvalRequest, mode: EvaluationMode) -> Evaluation:
     with Bag(request.bag) as bag:
         frames = _read_frames(bag, request.image_topic)
         truth = load_truth(request, bag)
         matching = match_records(frames, truth.records, truth.match, request.tolerance_ns)
         if not matching.outcomes[MATCHED]:
             raise GroundTruthError(explain_no_match(frames, truth, matching, request.tolerance_ns))
-        classes = scored_classes(truth, model_labels)  # before a long run: the error comes at once
+        classes = scored_classes(truth, mode.model_classes)  # before a long run: the error comes at once
         truth_of_frame = {frame: truth.records[record] for frame, record in matching.record_of_frame().items()}
-        output = run_mode(ModeInput(bag, frames, truth_of_frame, truth.class_names))
+        output = mode.run(ModeInput(bag, frames, truth_of_frame, truth.class_names))
         msgtype = bag.topics[request.image_topic].msgtype
-    return _score(request, msgtype, frames, truth, matching.outcomes, truth_of_frame, output, classes)
+    return _score(request, mode.name, msgtype, frames, truth, matching.outcomes, truth_of_frame, output, classes)
 
 
 def scored_classes(truth: GroundTruth, model_labels: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -134,8 +115,9 @@ def scored_classes(truth: GroundTruth, model_labels: tuple[str, ...] | None) -> 
     return classes
 
 
-def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth: GroundTruth, outcomes: Counter,
-           truth_of_frame: dict[int, BoxRecord], output: ModeOutput, classes: tuple[str, ...]) -> Evaluation:
+def _score(request: BagEvalRequest, mode_name: str, msgtype: str, frames: list[FrameKey], truth: GroundTruth,
+           outcomes: Counter, truth_of_frame: dict[int, BoxRecord], output: ModeOutput,
+           classes: tuple[str, ...]) -> Evaluation:
     outcomes = Counter(outcomes)
     warnings = list(output.warnings)
     unreadable = {frame.index: frame.error for frame in frames if frame.error is not None}
@@ -204,7 +186,7 @@ def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth:
                         "undefined and reported as 0 (only false positives can be counted)")
     no_output = len(evaluated) - len(with_output)
     metrics_with_output = None
-    if request.mode != "offline" and no_output and with_output:
+    if mode_name != "offline" and no_output and with_output:
         metrics_with_output = evaluate([truths[i] for i in with_output], [found[i] for i in with_output], classes)
 
     frame_counts = {"read": len(frames), "evaluated": len(evaluated),
@@ -218,7 +200,7 @@ def _score(request: BagEvalRequest, msgtype: str, frames: list[FrameKey], truth:
     warnings += _warnings(frame_counts, outcomes, truth, unknown_truth, other_detections, frames, request, problems)
     unreadable_examples = [{"frame": index, "reason": reason} for index, reason in sorted(unreadable.items())]
     return Evaluation(
-        mode=request.mode,
+        mode=mode_name,
         source={"bag": str(request.bag), "image_topic": request.image_topic, "image_type": msgtype,
                 "match": truth.match, "stamp_tolerance_ms": request.tolerance_ms},
         frames=frame_counts, unreadable_examples=unreadable_examples[:MAX_LISTED], ground_truth=truth_report,

@@ -168,12 +168,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.json:
         print(json.dumps(report_dict(evaluation, context), indent=2))
+        for warning in evaluation.warnings:  # stdout holds the JSON only
+            print(f"ssd-ros eval: warning: {warning}", file=sys.stderr)
     else:
         _print_summary(title, evaluation, files)
+        for warning in evaluation.warnings:
+            print(f"  warning: {warning}")
         if args.write_thresholds is not None:
             print(f"  per-class thresholds of the highest F1: {args.write_thresholds}")
-    for warning in evaluation.warnings:
-        print(f"ssd-ros eval: warning: {warning}", file=sys.stderr)
     map_50 = evaluation.metrics.map_50
     if args.min_map is not None and map_50 < args.min_map:
         print(f"ssd-ros eval: mAP@.5 {map_50:.3f} is below --min-map {args.min_map}", file=sys.stderr)
@@ -254,10 +256,6 @@ def run_dataset(args: argparse.Namespace):
     return evaluation, context, title
 
 
-def _model_classes(spec) -> tuple[str, ...]:
-    return tuple(label for index, label in enumerate(spec.labels) if index != spec.background_index)
-
-
 def run_bag(args: argparse.Namespace):
     """(the Evaluation, the report's context, a title) of --bag."""
     from ssd_ros.eval.bag_eval import BagEvalRequest, evaluate_bag
@@ -267,21 +265,20 @@ def run_bag(args: argparse.Namespace):
                          "(a Detection2DArray topic in the bag)")
     if not args.image_topic:
         args.image_topic = _only_camera_topic(args.bag)
-    mode = "online" if args.online else "recorded" if args.detections_topic else "offline"
     request = BagEvalRequest(args.bag, args.image_topic, args.gt_topic, args.gt, args.gt_format, args.gt_split,
-                             args.match, args.stamp_tolerance_ms, mode, truth_voc_origin=args.voc_origin)
-    run_mode, model_labels, context = _mode(args, mode, request)
-    evaluation = evaluate_bag(request, run_mode, model_labels)
+                             args.match, args.stamp_tolerance_ms, truth_voc_origin=args.voc_origin)
+    mode = _mode(args, request)
+    evaluation = evaluate_bag(request, mode)
     frames = evaluation.frames
-    title = (f"{mode} evaluation of {args.bag} {args.image_topic}: {frames['read']} frames read, "
+    title = (f"{mode.name} evaluation of {args.bag} {args.image_topic}: {frames['read']} frames read, "
              f"{frames['evaluated']} evaluated, {frames['unmatched']} unmatched, {frames['unreadable']} unreadable")
-    return evaluation, context, title
+    return evaluation, mode.context, title
 
 
 def _only_camera_topic(bag_path: Path) -> str:
     """The bag's camera topic when it has exactly one; UsageError listing them otherwise."""
-    from ssd_ros.eval.bag_reader import Bag
-    from ssd_ros.eval.bag_types import CAMERA_TYPES
+    from ssd_ros.bags.reader import Bag
+    from ssd_ros.bags.types import CAMERA_TYPES
 
     with Bag(bag_path) as bag:
         cameras = [name for name, topic in bag.topics.items() if topic.msgtype in CAMERA_TYPES]
@@ -291,41 +288,30 @@ def _only_camera_topic(bag_path: Path) -> str:
     return cameras[0]
 
 
-def _mode(args: argparse.Namespace, mode: str, request):
-    """The mode's runner, the model classes the ground truth is scored on, and the report's context."""
+def _mode(args: argparse.Namespace, request):
+    """The evaluation mode of the options (mode_types.EvaluationMode)."""
     from ssd_ros.core import load_model_spec
-    from ssd_ros.eval.bag_eval import ModeInput
 
-    if mode == "offline":
-        from ssd_ros.eval.offline import run_offline
+    if not args.online and not args.detections_topic:
+        from ssd_ros.eval.offline import OfflineMode
 
-        model = _model_path(args)
         detector = _load_detector(args)
         post = _postprocess(args)
+        return OfflineMode(args.image_topic, detector, post, context={
+            "model": str(_model_path(args)), "backend": args.backend, "score_threshold": post.score_threshold,
+            "nms_iou_threshold": post.nms_iou_threshold})
 
-        def run_mode(given: ModeInput):
-            return run_offline(given.bag, args.image_topic, given.wanted, detector, post)
-
-        context = {"model": str(model), "backend": args.backend, "score_threshold": post.score_threshold,
-                   "nms_iou_threshold": post.nms_iou_threshold}
-        return run_mode, _model_classes(detector.spec), context
-
-    known_model = args.model is not None or (mode == "online" and not args.running_node)
+    known_model = args.model is not None or (args.online and not args.running_node)
     spec = load_model_spec(_model_path(args), args.model_config) if known_model else None
-    model_classes = _model_classes(spec) if spec is not None else None
+    model_classes = spec.class_names if spec is not None else None
     labels = {str(index): label for index, label in enumerate(spec.labels)} if spec is not None else {}
-    if mode == "recorded":
-        from ssd_ros.eval.ground_truth import sibling_label_info
-        from ssd_ros.eval.recorded import run_recorded
+    if not args.online:
+        from ssd_ros.eval.recorded import RecordedMode
 
-        def run_mode(given: ModeInput):
-            names = sibling_label_info(given.bag, args.detections_topic) or labels
-            return run_recorded(given.bag, args.image_topic, given.frames, given.wanted, args.detections_topic, names,
-                                request.tolerance_ns)
+        return RecordedMode(args.image_topic, args.detections_topic, labels, request.tolerance_ns, model_classes,
+                            context={"model": str(args.model) if args.model else None})
 
-        return run_mode, model_classes, {"model": str(args.model) if args.model else None}
-
-    from ssd_ros.eval.online import OnlineSettings, run_online
+    from ssd_ros.eval.online import OnlineMode, OnlineSettings
 
     if args.lockstep and args.rate is not None:
         raise UserError("--rate and --lockstep exclude each other: lockstep publishes each frame once the node "
@@ -340,11 +326,6 @@ def _mode(args: argparse.Namespace, mode: str, request):
         warmup_frames=args.warmup_frames, drain_s=args.drain_seconds, ready_timeout_s=args.ready_timeout,
         record_bag=args.record_bag, record_storage=args.record_storage, lockstep=args.lockstep,
         lockstep_timeout_s=args.lockstep_timeout)
-
-    def run_online_mode(given: ModeInput):
-        return run_online(given.bag, args.image_topic, given.frames, given.wanted, settings, given.truth_of_frame,
-                          given.truth_classes, labels)
-
-    context = {"model": str(_model_path(args)) if known_model else "(the running node's)",
-               "score_threshold": settings.score_threshold if settings.start_node else "(the running node's)"}
-    return run_online_mode, model_classes, context
+    return OnlineMode(args.image_topic, settings, labels, model_classes, context={
+        "model": str(_model_path(args)) if known_model else "(the running node's)",
+        "score_threshold": settings.score_threshold if settings.start_node else "(the running node's)"})

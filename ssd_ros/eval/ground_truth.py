@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ssd_ros.bags.messages import DIFFICULT_ID, label_map, parse_detection_array
+from ssd_ros.bags.reader import Bag, FrameKey, UnreadableMessage
+from ssd_ros.bags.types import DETECTION_2D_ARRAY, LABEL_INFO
 from ssd_ros.datasets import DatasetError, detect_format, load_dataset
 from ssd_ros.errors import UserError
-from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage
-from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY, LABEL_INFO
-from ssd_ros.eval.detection_messages import DIFFICULT_ID, label_map, parse_detection_array
 from ssd_ros.stamps import stamp_to_ns
 from ssd_ros.topics import LABEL_INFO as LABEL_INFO_TOPIC
 from ssd_ros.topics import sibling_topic

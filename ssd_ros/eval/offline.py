@@ -16,14 +16,16 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ssd_ros.bags.reader import Bag, UnreadableMessage, decode_frame
+from ssd_ros.bags.types import COMPRESSED_IMAGE
 from ssd_ros.core import Detector, PostprocessConfig
-from ssd_ros.eval.bag_reader import Bag, UnreadableMessage, decode_frame
-from ssd_ros.eval.bag_types import COMPRESSED_IMAGE
-from ssd_ros.eval.mode_types import FrameOutput, ModeOutput
-from ssd_ros.eval.progress import progress_bar
+from ssd_ros.eval.mode_types import FrameOutput, ModeInput, ModeOutput
+from ssd_ros.progress import progress_bar
 
 PREFETCH = 4  # compressed frames decoded ahead of the detector
 
@@ -80,3 +82,21 @@ def run_offline(bag: Bag, topic: str, wanted: set[int], detector: Detector, post
         "score_threshold": post.score_threshold,
     }
     return result
+
+
+@dataclass(frozen=True)
+class OfflineMode:
+    """The core Detector on the bag's frames (mode_types.EvaluationMode)."""
+
+    image_topic: str
+    detector: Detector
+    post: PostprocessConfig
+    context: dict[str, Any]
+    name: str = "offline"
+
+    @property
+    def model_classes(self) -> tuple[str, ...]:
+        return self.detector.spec.class_names
+
+    def run(self, given: ModeInput) -> ModeOutput:
+        return run_offline(given.bag, self.image_topic, given.wanted, self.detector, self.post)

@@ -43,20 +43,21 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ssd_ros.bags.messages import detection_array, label_info, label_map, parse_detection_array
+from ssd_ros.bags.reader import Bag, FrameKey, UnreadableMessage, decode_frame
+from ssd_ros.bags.types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, LABEL_INFO, bag_typestore
+from ssd_ros.bags.writer import BagWriter
 from ssd_ros.errors import UserError
-from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage, decode_frame
-from ssd_ros.eval.bag_types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, LABEL_INFO, bag_typestore
-from ssd_ros.eval.bag_writer import BagWriter
-from ssd_ros.eval.detection_messages import detection_array, label_info, label_map, parse_detection_array
 from ssd_ros.eval.ground_truth import BoxRecord
-from ssd_ros.eval.mode_types import ModeOutput
-from ssd_ros.eval.progress import progress_bar
+from ssd_ros.eval.mode_types import ModeInput, ModeOutput
 from ssd_ros.eval.recorded import to_frame_output
 from ssd_ros.node_command import DetectorCommand
 from ssd_ros.processes import interrupt_and_wait
+from ssd_ros.progress import progress_bar
 from ssd_ros.ros.params import evaluation_values
 from ssd_ros.ros.transport import configure_transport
 from ssd_ros.stamps import NS_PER_S, ns_to_sec_nanosec, stamp_to_ns
@@ -484,3 +485,19 @@ def _record_outputs_truth_and_labels(recorder: BagWriter, settings: OnlineSettin
             recorder.write(RECORDED_TRUTH_TOPIC, DETECTION_2D_ARRAY, stamp,
                            detection_array(recorder.store, stamp, frames[index].frame_id, record.boxes,
                                            record.names, difficult=record.difficult))
+
+
+@dataclass(frozen=True)
+class OnlineMode:
+    """The frames over DDS through the ssd_detector node (mode_types.EvaluationMode)."""
+
+    image_topic: str
+    settings: OnlineSettings
+    labels: dict[str, str]
+    model_classes: tuple[str, ...] | None
+    context: dict[str, Any]
+    name: str = "online"
+
+    def run(self, given: ModeInput) -> ModeOutput:
+        return run_online(given.bag, self.image_topic, given.frames, given.wanted, self.settings,
+                          given.truth_of_frame, given.truth_classes, self.labels)

@@ -10,15 +10,17 @@ message had no output. Every detections message gets one matching outcome in the
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ssd_ros.eval.bag_reader import Bag, FrameKey, UnreadableMessage, decode_frame
-from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY
-from ssd_ros.eval.detection_messages import ParsedDetections, parse_detection_array
-from ssd_ros.eval.ground_truth import BoxRecord, match_records
-from ssd_ros.eval.mode_types import FrameOutput, ModeOutput
-from ssd_ros.eval.progress import progress_bar
+from ssd_ros.bags.messages import ParsedDetections, parse_detection_array
+from ssd_ros.bags.reader import Bag, FrameKey, UnreadableMessage, decode_frame
+from ssd_ros.bags.types import DETECTION_2D_ARRAY
+from ssd_ros.eval.ground_truth import BoxRecord, match_records, sibling_label_info
+from ssd_ros.eval.mode_types import FrameOutput, ModeInput, ModeOutput
+from ssd_ros.progress import progress_bar
 from ssd_ros.stamps import stamp_to_ns
 
 
@@ -81,3 +83,24 @@ def run_recorded(bag: Bag, image_topic: str, frames: list[FrameKey], wanted: set
         result.warnings.append(f"{unmatched} detections messages on {detections_topic} belong to no frame of "
                                f"{image_topic} ({dict(outcomes)})")
     return result
+
+
+@dataclass(frozen=True)
+class RecordedMode:
+    """What the robot published on ``detections_topic`` of the bag (mode_types.EvaluationMode).
+
+    Class ids become names through the LabelInfo recorded beside that topic, else ``labels``.
+    """
+
+    image_topic: str
+    detections_topic: str
+    labels: dict[str, str]
+    tolerance_ns: int
+    model_classes: tuple[str, ...] | None
+    context: dict[str, Any]
+    name: str = "recorded"
+
+    def run(self, given: ModeInput) -> ModeOutput:
+        names = sibling_label_info(given.bag, self.detections_topic) or self.labels
+        return run_recorded(given.bag, self.image_topic, given.frames, given.wanted, self.detections_topic, names,
+                            self.tolerance_ns)

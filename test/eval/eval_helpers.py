@@ -7,10 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ssd_ros.eval.bag_reader import Bag
-from ssd_ros.eval.bag_types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, bag_typestore
-from ssd_ros.eval.bag_writer import BagWriter
-from ssd_ros.eval.detection_messages import detection_array
+from ssd_ros.bags.messages import detection_array
+from ssd_ros.bags.reader import Bag
+from ssd_ros.bags.types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, bag_typestore
+from ssd_ros.bags.writer import BagWriter
 from ssd_ros.synthetic import render_scene
 
 IMAGE_TOPIC = "/camera/image_raw"

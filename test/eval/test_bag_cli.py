@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from eval_helpers import TRUTH_TOPIC, run_cli
 
+from ssd_ros.bags.reader import Bag, read_frame_keys
 from ssd_ros.datasets import load_dataset
-from ssd_ros.eval.bag_reader import Bag, read_frame_keys
 from ssd_ros.eval.ground_truth import truth_from_topic
 
 

@@ -94,8 +94,8 @@ def test_recorded_detections_topic_equals_direct_evaluation(dataset_bag, detecto
     from rosbags.rosbag2 import StoragePlugin, Writer
     from std_msgs.msg import Header
 
+    from ssd_ros.bags.types import bag_typestore
     from ssd_ros.camera_frames import image_to_frame
-    from ssd_ros.eval.bag_types import bag_typestore
     from ssd_ros.ros.conversions import detections_to_msg, hypothesis_class_ids
 
     source, recorded = dataset_bag("sqlite3", False), tmp_path / "robot_bag"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ssd_ros.eval.bag_reader import FrameKey
-from ssd_ros.eval.bag_types import bag_typestore, definition_dirs
+from ssd_ros.bags.reader import FrameKey
+from ssd_ros.bags.types import bag_typestore, definition_dirs
 from ssd_ros.eval.ground_truth import BoxRecord, GroundTruthError, match_records, stamp_from_name
 
 # RIHS01 of upstream vision_msgs 4.1.1 (the same values test/ros/test_interfaces.py checks on the wire)
@@ -78,10 +78,10 @@ def test_a_name_without_a_stamp_says_how_to_name_frames():
 
 
 def test_numeric_ground_truth_class_ids_are_named_by_the_sibling_label_info(tmp_path):
-    from ssd_ros.eval.bag_reader import Bag
-    from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY, LABEL_INFO
-    from ssd_ros.eval.bag_writer import BagWriter
-    from ssd_ros.eval.detection_messages import detection_array, label_info
+    from ssd_ros.bags.messages import detection_array, label_info
+    from ssd_ros.bags.reader import Bag
+    from ssd_ros.bags.types import DETECTION_2D_ARRAY, LABEL_INFO
+    from ssd_ros.bags.writer import BagWriter
     from ssd_ros.eval.ground_truth import truth_from_topic
 
     with BagWriter(tmp_path / "bag") as writer:

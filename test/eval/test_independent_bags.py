@@ -116,8 +116,8 @@ def test_ros1_bag_written_by_rosbags_evaluates_correctly(scenes, reference, tmp_
     assert report["metrics"]["map"] == reference.map and report["metrics"]["map_50"] == reference.map_50
 
     # what online mode publishes from a ROS 1 bag: the same frame as a ROS 2 message (no header seq)
-    from ssd_ros.eval.bag_reader import Bag
-    from ssd_ros.eval.bag_types import bag_typestore
+    from ssd_ros.bags.reader import Bag
+    from ssd_ros.bags.types import bag_typestore
 
     with Bag(bag) as reader:
         message = next(m for m in reader.messages("/camera/image_raw") if m.index == 3)

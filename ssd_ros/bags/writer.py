@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ssd_ros.eval.bag_reader import BagError
-from ssd_ros.eval.bag_types import bag_typestore
+from ssd_ros.bags.reader import BagError
+from ssd_ros.bags.types import bag_typestore
 
 if TYPE_CHECKING:  # rosbags is imported only when a bag is written
     from rosbags.interfaces import Connection

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssd_ros.eval.bag_types import DETECTION_2D_ARRAY, LABEL_INFO
+from ssd_ros.bags.types import DETECTION_2D_ARRAY, LABEL_INFO
 from ssd_ros.stamps import ns_to_sec_nanosec
 
 DIFFICULT_ID = "difficult"  # Detection2D.id of a ground-truth box ignored by the metrics (VOC "difficult")

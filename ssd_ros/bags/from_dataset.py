@@ -22,11 +22,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ssd_ros.bags.messages import detection_array, label_info
+from ssd_ros.bags.types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, LABEL_INFO
+from ssd_ros.bags.writer import BagWriter
 from ssd_ros.datasets import DatasetError, DetectionDataset
-from ssd_ros.eval.bag_types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, LABEL_INFO
-from ssd_ros.eval.bag_writer import BagWriter
-from ssd_ros.eval.detection_messages import detection_array, label_info
-from ssd_ros.eval.progress import progress_bar
+from ssd_ros.progress import progress_bar
 from ssd_ros.stamps import ns_to_sec_nanosec
 
 DEFAULT_START_NS = 1_700_000_000 * 1_000_000_000  # fixed, so the same dataset always gives the same bag

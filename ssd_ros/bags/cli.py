@@ -49,9 +49,9 @@ def add_parser(subparsers) -> None:
 
 
 def run_from_dataset(args: argparse.Namespace) -> int:
+    from ssd_ros.bags.from_dataset import write_dataset_bag
+    from ssd_ros.bags.reader import BagError
     from ssd_ros.datasets import DatasetError, detect_format, load_dataset
-    from ssd_ros.eval.bag_reader import BagError
-    from ssd_ros.eval.from_dataset import write_dataset_bag
 
     try:
         data_format = detect_format(args.data) if args.format == "auto" else args.format
@@ -71,7 +71,7 @@ def run_from_dataset(args: argparse.Namespace) -> int:
 
 
 def bag_summary(path: Path) -> dict:
-    from ssd_ros.eval.bag_reader import Bag
+    from ssd_ros.bags.reader import Bag
 
     with Bag(path) as bag:
         times = bag.topic_times()
@@ -89,7 +89,7 @@ def bag_summary(path: Path) -> dict:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ssd_ros.eval.bag_reader import BagError
+    from ssd_ros.bags.reader import BagError
 
     try:
         summary = bag_summary(args.bag)

@@ -1,0 +1,63 @@
+"""The benchmark's monitor: receives the node's detections and notes, per message, its header stamp and receipt time.
+
+Contract: ``Monitor(context, topics)`` subscribes to every detection topic (reliable, depth 1000, so the
+monitor never drops what the node delivered) with raw (serialised) messages: only the header stamp
+is read, so the monitor costs almost nothing beside the node. Its own thread spins a
+SingleThreadedExecutor on ``context`` until ``close()``. ``take()`` returns and forgets what arrived
+so far: per topic, a list of (stamp ns, receipt ns), receipt on the system clock (the player's stamp
+clock).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from vision_msgs.msg import Detection2DArray
+
+from ssd_ros.eval.online import stamp_of
+
+_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+
+
+class Monitor:
+    def __init__(self, context: rclpy.context.Context, topics: Sequence[str]) -> None:
+        self.topics = list(topics)
+        self._lock = threading.Lock()
+        self._arrivals: list[list[tuple[int, int]]] = [[] for _ in self.topics]
+        self._node = rclpy.create_node("ssd_ros_benchmark_monitor", context=context)
+        for index, topic in enumerate(self.topics):
+            self._node.create_subscription(Detection2DArray, topic,
+                                           lambda raw, index=index: self._record(index, raw), _QOS, raw=True)
+        self._executor = SingleThreadedExecutor(context=context)
+        self._executor.add_node(self._node)
+        self._running = True
+        self._thread = threading.Thread(target=self._spin, name="benchmark_monitor", daemon=True)
+        self._thread.start()
+
+    def _record(self, index: int, raw: bytes) -> None:
+        received = time.time_ns()
+        with self._lock:
+            self._arrivals[index].append((stamp_of(raw), received))
+
+    def _spin(self) -> None:
+        while self._running and self._executor.context.ok():
+            self._executor.spin_once(timeout_sec=0.1)
+
+    def publisher_count(self, index: int) -> int:
+        return self._node.count_publishers(self.topics[index])
+
+    def take(self) -> list[list[tuple[int, int]]]:
+        with self._lock:
+            arrivals, self._arrivals = self._arrivals, [[] for _ in self.topics]
+        return arrivals
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join()
+        self._executor.remove_node(self._node)
+        self._node.destroy_node()
+        self._executor.shutdown()
