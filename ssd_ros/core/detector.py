@@ -1,7 +1,9 @@
 """Detector: one SSD model, from frames to Detections. The same code runs in the node, the CLI and eval.
 
 Contract:
-- ``Detector.load(model_path, config_path=None, backend="onnxruntime", ...)`` reads the ModelSpec
+- ``Detector.load(model_path, config_path=None, backend=..., ...)``: ``model_path`` None or "" is the
+  embedded default model; the Detector records the resolved ``model_path`` and its ``model_sha256``
+  (the model's identity, which the node publishes in ModelInfo). It reads the ModelSpec
   (ONNX metadata, a YAML sidecar, or a torchvision checkpoint), checks it against an ONNX graph
   (model_check.py: input size and layout, labels against score columns, prior count against box
   rows), opens the backend and checks that the graph has the outputs the spec names; problems
@@ -21,6 +23,7 @@ import numpy as np
 
 from ssd_ros.core.backends import Backend, create_backend
 from ssd_ros.core.boxes import decode, to_xyxy
+from ssd_ros.core.hashing import file_sha256
 from ssd_ros.core.model_check import check_spec_against_graph, missing_outputs_message, read_graph_or_none
 from ssd_ros.core.model_file import check_model_file, check_torch_checkpoint_file
 from ssd_ros.core.postprocess import filter_final, postprocess, sigmoid, softmax
@@ -44,12 +47,21 @@ class Detector:
         self._priors = (prior_boxes(spec.priors, spec.input.width, spec.input.height)
                         if spec.output.convention == "raw" and spec.priors is not None else None)
         self.last_timings: dict[str, float] = {}
+        # where the model came from (set by load): the node's ModelInfo and reports name it
+        self.model_path: Path | None = None
+        self.model_sha256: str = ""
 
     @classmethod
-    def load(cls, model_path: str | Path, config_path: str | Path | None = None, backend: str = "onnxruntime",
+    def load(cls, model_path: str | Path | None, config_path: str | Path | None = None, backend: str = "onnxruntime",
              device: str = "cpu", num_threads: int = 0, precision: str | None = None,
              **backend_options) -> Detector:
-        model_path = Path(model_path)
+        """``model_path`` None or "": the embedded default model (what the node runs with an empty
+        ``model_path``). The loaded Detector records the resolved ``model_path`` and its ``model_sha256``."""
+        if not model_path:
+            from ssd_ros.resources import default_model_path
+
+            model_path = default_model_path()
+        model_path = Path(model_path).resolve()
         check_model_file(model_path)
         if config_path:
             check_model_file(config_path, "model config")
@@ -64,8 +76,11 @@ class Detector:
         if graph is not None:  # before the backend: a wrong description is one clear line
             source = str(config_path) if config_path else f"(metadata of {model_path.name})"
             check_spec_against_graph(spec, graph, source)
-        return cls(spec, create_backend(backend, model_path, device=device, num_threads=num_threads,
+        detector = cls(spec, create_backend(backend, model_path, device=device, num_threads=num_threads,
                                         precision=precision, **backend_options))
+        detector.model_path = model_path
+        detector.model_sha256 = file_sha256(model_path)
+        return detector
 
     @property
     def backend_name(self) -> str:

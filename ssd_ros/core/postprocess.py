@@ -56,25 +56,59 @@ def class_mask(num_classes: int, background_index: int | None, allowlist: frozen
     return mask
 
 
+def class_limits(thresholds: np.ndarray | float, classes: np.ndarray) -> np.ndarray:
+    """Per class [C]: the score a candidate must exceed; +inf for classes that never give candidates."""
+    limits = np.array(np.broadcast_to(thresholds, classes.shape), dtype=np.float32)
+    limits[~classes] = np.inf
+    return limits
+
+
 def select_candidates(scores: np.ndarray, thresholds: np.ndarray | float, classes: np.ndarray,
                       top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(prior indices, class ids, scores) of the candidates, ordered by class id, then prior index.
+    """(prior indices, class ids, scores) of all candidates, in the NMS visiting order.
 
-    ``thresholds``: one score threshold, or one per class [C]. A class with more than ``top_k``
-    candidates keeps its ``top_k`` best; where scores tie at the cut, the lower prior indices.
+    ``thresholds``: one score threshold, or one per class [C]; ``classes``: bool [C], the classes
+    that may give candidates. A class with more than ``top_k`` candidates keeps its ``top_k`` best;
+    where scores tie at the cut, the lower prior indices.
     """
-    above = scores > (thresholds[None, :] if isinstance(thresholds, np.ndarray) else thresholds)
-    above &= classes[None, :]
-    selected = np.ascontiguousarray(above.T)  # [C, N]: class-major, so nonzero() yields the contract's order
-    crowded = np.flatnonzero(np.count_nonzero(selected, axis=1) > top_k)
-    if len(crowded):
-        values = np.where(selected[crowded], scores.T[crowded], -np.inf)  # [C', N]
-        cut = -np.partition(-values, top_k - 1, axis=1)[:, top_k - 1:top_k]  # each class's top_k-th best score
-        better, tied = values > cut, values == cut
-        room = top_k - np.count_nonzero(better, axis=1, keepdims=True)
-        selected[crowded] = better | (tied & (np.cumsum(tied, axis=1) <= room))
-    class_ids, priors = np.nonzero(selected)
-    return priors, class_ids, scores[priors, class_ids]
+    priors, class_ids, values, _ = best_candidates(scores, class_limits(thresholds, classes), top_k, None)
+    return priors, class_ids, values
+
+
+def best_candidates(scores: np.ndarray, limits: np.ndarray, top_k: int,
+                    count: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(prior indices, class ids, scores, complete): a prefix of the candidates in visiting order.
+
+    The prefix holds about ``count`` (None: all) candidates before the top-k cut: all whose score
+    is at least a cut value estimated from a sample of the priors (any cut value gives a true
+    prefix; the sample only decides its length). ``complete``: the prefix is all candidates. The
+    per-class top-k is exact within a prefix: a candidate's better peers of its class score at
+    least as high, so they are in it too.
+    """
+    cut = None if count is None else _estimated_cut(scores, limits, count)
+    if cut is None:
+        selected = scores > limits
+    else:  # score >= cut <=> score > the next float below cut, so one comparison does both
+        selected = scores > np.maximum(limits.astype(scores.dtype), np.nextafter(cut, -np.inf))
+    priors, class_ids = np.divmod(np.flatnonzero(selected), scores.shape[1])
+    values = scores[priors, class_ids]
+    by_class = np.lexsort((priors, -values, class_ids))  # class, then best first
+    sorted_classes = class_ids[by_class]
+    rank = np.arange(len(by_class)) - np.searchsorted(sorted_classes, sorted_classes, side="left")
+    chosen = by_class[rank < top_k]
+    chosen = chosen[np.lexsort((priors[chosen], class_ids[chosen], -values[chosen]))]
+    return priors[chosen], class_ids[chosen], values[chosen], cut is None
+
+
+def _estimated_cut(scores: np.ndarray, limits: np.ndarray, count: int) -> np.generic | None:
+    """A score about ``count`` candidates reach, from every stride-th prior; None: (about) all do."""
+    stride = max(1, count // 32)
+    sample = scores[::stride]
+    values = sample[sample > limits]
+    wanted = -(-2 * count // stride)  # twice the expected need: rarely short
+    if len(values) <= wanted:
+        return None
+    return np.partition(values, len(values) - wanted)[len(values) - wanted]
 
 
 def greedy_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
@@ -160,20 +194,14 @@ def is_greedy_result(boxes: np.ndarray, class_ids: np.ndarray, kept: np.ndarray,
     return bool(np.array_equal(suppressed, ~is_kept))
 
 
-def _nms(box_source: Callable[[np.ndarray], np.ndarray], scores: np.ndarray, class_ids: np.ndarray,
-         iou_threshold: float, max_detections: int) -> tuple[np.ndarray, np.ndarray]:
-    """(kept candidate indices, their boxes) by the contract's NMS; boxes fetched for a prefix only."""
-    count = max(PREFIX_PER_DETECTION * max_detections, MIN_PREFIX)
-    while True:
-        order = _best_first(scores, count)
-        boxes, classes = np.asarray(box_source(order)), class_ids[order]
-        kept = _opencv_proposal(boxes, classes, iou_threshold)[:max_detections]
-        end = int(kept[-1]) + 1 if len(kept) == max_detections else len(order)
-        if not is_greedy_result(boxes[:end], classes[:end], kept, iou_threshold):
-            kept = _greedy_in_order(boxes, classes, iou_threshold, max_detections)
-        if len(kept) == max_detections or len(order) == len(scores):
-            return order[kept], boxes[kept]
-        count *= 4
+def _nms_in_order(boxes: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
+                  max_detections: int) -> np.ndarray:
+    """Positions kept by greedy NMS of boxes in visiting order (at most ``max_detections``)."""
+    kept = _opencv_proposal(boxes, class_ids, iou_threshold)[:max_detections]
+    end = int(kept[-1]) + 1 if len(kept) == max_detections else len(boxes)
+    if is_greedy_result(boxes[:end], class_ids[:end], kept, iou_threshold):
+        return kept
+    return _greedy_in_order(boxes, class_ids, iou_threshold, max_detections)
 
 
 def class_wise_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float,
@@ -182,36 +210,47 @@ def class_wise_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray,
 
     Equal to greedy_nms (the module docstring says how it runs). Scores must not be NaN.
     """
-    if len(scores) == 0:
-        return np.zeros(0, np.int64)
-    return _nms(lambda indices: boxes[indices], scores, class_ids, iou_threshold, max_detections)[0]
+    count = max(PREFIX_PER_DETECTION * max_detections, MIN_PREFIX)
+    while True:
+        order = _best_first(scores, count)
+        kept = _nms_in_order(boxes[order], class_ids[order], iou_threshold, max_detections)
+        if len(kept) == max_detections or len(order) == len(scores):
+            return order[kept]
+        count *= 4
 
 
 def postprocess(scores: np.ndarray, boxes: BoxSource, config: PostprocessConfig,
                 background_index: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Final (boxes xyxy [K, 4] float32, scores [K] float32, class ids [K] int64) of one image."""
     classes = class_mask(scores.shape[1], background_index, config.class_allowlist)
-    priors, class_ids, candidate_scores = select_candidates(scores, config.thresholds(scores.shape[1]), classes,
-                                                            config.top_k_candidates)
-    if len(priors) == 0:
-        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
-    def candidate_boxes(indices: np.ndarray) -> np.ndarray:
-        return boxes(priors[indices]) if callable(boxes) else boxes[priors[indices]]
-
-    keep, kept_boxes = _nms(candidate_boxes, candidate_scores, class_ids, config.nms_iou_threshold,
-                            config.max_detections)
-    return (kept_boxes.astype(np.float32), candidate_scores[keep].astype(np.float32),
-            class_ids[keep].astype(np.int64))
+    limits = class_limits(config.thresholds(scores.shape[1]), classes)
+    count = max(PREFIX_PER_DETECTION * config.max_detections, MIN_PREFIX)
+    while True:
+        priors, class_ids, values, complete = best_candidates(scores, limits, config.top_k_candidates, count)
+        if len(priors) == 0 and complete:
+            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
+        candidate_boxes = boxes(priors) if callable(boxes) else boxes[priors]
+        kept = _nms_in_order(candidate_boxes, class_ids, config.nms_iou_threshold, config.max_detections)
+        if len(kept) == config.max_detections or complete:
+            return (candidate_boxes[kept].astype(np.float32), values[kept].astype(np.float32),
+                    class_ids[kept].astype(np.int64))
+        count *= 4
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+    """Softmax over the last axis; the arithmetic of exp(x - max) / sum, in one buffer."""
+    exp = logits - logits.max(axis=-1, keepdims=True)
+    np.exp(exp, out=exp)
+    exp /= exp.sum(axis=-1, keepdims=True)
+    return exp
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-logits))
+    """1 / (1 + exp(-x)), in one buffer."""
+    result = np.negative(logits)
+    np.exp(result, out=result)
+    result += 1.0
+    return np.divide(1.0, result, out=result)
 
 
 def filter_final(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, config: PostprocessConfig,

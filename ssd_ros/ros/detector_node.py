@@ -35,7 +35,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import rclpy
@@ -61,9 +60,7 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from ssd_ros.core import Detector, ModelLoadError, trial_run
-from ssd_ros.core.hashing import file_sha256
 from ssd_ros.drawing import draw_detections
-from ssd_ros.resources import default_model_path
 from ssd_ros.ros.conversions import (
     FrameError,
     detections_to_msg,
@@ -124,9 +121,8 @@ class Runtime:
 
 
 def load_detector(parameters: NodeParameters) -> Detector:
-    model_path = parameters.model_path or str(default_model_path())
     return Detector.load(
-        model_path,
+        parameters.model_path or None,  # empty: the embedded default model
         config_path=parameters.model_config or None,
         backend=parameters.backend,
         device=parameters.device,
@@ -496,10 +492,9 @@ class DetectorNode(LifecycleNode):
     def _publish_model_description(self, runtime: Runtime) -> None:
         detector, spec = runtime.detector, runtime.detector.spec
         header = Header(stamp=self.get_clock().now().to_msg())
-        model_path = Path(runtime.settings.parameters.model_path or default_model_path()).resolve()
         self._model_info = ModelInfo(
-            header=header, model_path=str(model_path), model_config=runtime.settings.parameters.model_config,
-            model_sha256=_file_sha256(model_path), architecture=getattr(spec, "architecture", "") or "",
+            header=header, model_path=str(detector.model_path), model_config=runtime.settings.parameters.model_config,
+            model_sha256=detector.model_sha256, architecture=getattr(spec, "architecture", "") or "",
             input_width=int(spec.input_width), input_height=int(spec.input_height),
             backend=detector.backend_name, device=str(detector.device), labels=list(spec.labels))
         if self._model_info_publisher is not None:
@@ -534,13 +529,6 @@ class DetectorNode(LifecycleNode):
         if self._diagnostics_publisher is not None:  # None once cleanup released it
             self._diagnostics_publisher.publish(array)
 
-
-
-def _file_sha256(path: Path) -> str:
-    try:
-        return file_sha256(path)
-    except OSError:
-        return ""
 
 
 def main(args: list[str] | None = None) -> int:

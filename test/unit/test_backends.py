@@ -137,3 +137,14 @@ def test_broken_and_mismatched_models_fail_clearly(tmp_path):
     with pytest.raises(ModelLoadError, match="unknown backend 'tflite'"):
         Detector.load(fixed, describe(fixed, {"convention": "caffe_nms", "detections": "detection_out"}),
                       backend="tflite")
+
+
+def test_load_resolves_the_default_model_and_records_its_identity():
+    from ssd_ros.core import Detector
+    from ssd_ros.core.hashing import file_sha256
+    from ssd_ros.resources import default_model_path
+
+    for empty in (None, ""):
+        detector = Detector.load(empty)
+        assert detector.model_path == default_model_path().resolve()
+        assert detector.model_sha256 == file_sha256(default_model_path()) and len(detector.model_sha256) == 64

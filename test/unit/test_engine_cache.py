@@ -79,7 +79,8 @@ def test_file_hash_is_chunked_and_shared_with_the_node(tmp_path):
     assert file_sha256(big, chunk_size=1000) == hashlib.sha256(big.read_bytes()).hexdigest()
     assert engine_cache.file_sha256 is file_sha256
     node_source = (Path(__file__).resolve().parents[2] / "ssd_ros" / "ros" / "detector_node.py").read_text()
-    assert "from ssd_ros.core.hashing import file_sha256" in node_source and "hashlib" not in node_source
+    assert "hashlib" not in node_source and "detector.model_sha256" in node_source, \
+        "the node publishes the hash Detector.load recorded (core.hashing), it hashes nothing itself"
 
 
 def test_cache_dir_and_default_batch(tmp_path, monkeypatch):
