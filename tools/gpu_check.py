@@ -160,7 +160,9 @@ def make_venv(work: Path, major: str, deadline: Deadline) -> Path:
 EXPORT_SSDLITE = """
 import sys
 from pathlib import Path
-from ssd_ros.torchvision_reference import random_ssd, export_raw_onnx
+import ssd_ros
+sys.path.insert(0, str(Path(ssd_ros.__file__).resolve().parents[1] / "test"))  # the test helper's home
+from torchvision_reference import random_ssd, export_raw_onnx
 export_raw_onnx(random_ssd("ssdlite320", 21, seed=3), "ssdlite320", Path(sys.argv[1]))
 """
 

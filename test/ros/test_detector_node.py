@@ -252,7 +252,7 @@ def test_latched_descriptions_and_the_detect_service(graph, tmp_path, ultraface)
 def heavy_model(tmp_path_factory):
     """SSD300-VGG16 (random weights): ~100+ ms per frame on these CPUs, so a camera can outrun it."""
     pytest.importorskip("torch")
-    from ssd_ros.torchvision_reference import export_raw_onnx, random_ssd
+    from torchvision_reference import export_raw_onnx, random_ssd
 
     path = tmp_path_factory.mktemp("heavy") / "ssd300.onnx"
     export_raw_onnx(random_ssd("ssd300", 21, seed=0, calibration_batches=1), "ssd300", path)

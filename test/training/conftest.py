@@ -24,7 +24,7 @@ def tiny_voc(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def start_weights(tmp_path_factory) -> Path:
-    from ssd_ros.torchvision_reference import random_ssd
+    from torchvision_reference import random_ssd
 
     path = tmp_path_factory.mktemp("weights") / "start.pth"
     torch.save(random_ssd("ssdlite320", 5, seed=0, width_mult=0.5).state_dict(), path)

@@ -13,9 +13,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ssd_ros_training.models import ModelConfig, build_model  # noqa: E402
+from torchvision_reference import random_ssd  # noqa: E402
 
 from ssd_ros.synthetic import CLASSES, render_scene  # noqa: E402
-from ssd_ros.torchvision_reference import random_ssd  # noqa: E402
 
 
 def test_classification_loss_uses_three_hardest_negatives_per_positive():

@@ -16,10 +16,10 @@ from detection_asserts import assert_detectors_match_checkpoint  # noqa: E402
 from ssd_ros_training.engine import TrainConfig, train  # noqa: E402
 from ssd_ros_training.export import export_onnx  # noqa: E402
 from ssd_ros_training.synth import write_voc_dataset  # noqa: E402
+from torchvision_reference import random_ssd  # noqa: E402
 
 from ssd_ros.core import Detector  # noqa: E402
 from ssd_ros.datasets import load_dataset  # noqa: E402
-from ssd_ros.torchvision_reference import random_ssd  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from onnx import TensorProto, helper
 from ssd_ros.core import Detector, ModelLoadError, ModelSpec, PostprocessConfig
 
 torch = pytest.importorskip("torch")
-from ssd_ros.torchvision_reference import export_raw_onnx, random_ssd, save_checkpoint  # noqa: E402
+from torchvision_reference import export_raw_onnx, random_ssd, save_checkpoint  # noqa: E402
 
 POST = PostprocessConfig(score_threshold=0.05, nms_iou_threshold=0.45, max_detections=100)
 

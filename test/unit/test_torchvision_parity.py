@@ -18,18 +18,18 @@ pytest.importorskip("torchvision")
 
 from detection_asserts import assert_same_detections  # noqa: E402
 from torchvision.models.detection.image_list import ImageList  # noqa: E402
-
-from ssd_ros.core import Detector, PostprocessConfig  # noqa: E402
-from ssd_ros.core.preprocess import Preprocessor  # noqa: E402
-from ssd_ros.core.priors import prior_boxes  # noqa: E402
-from ssd_ros.core.torchvision_ssd import torchvision_spec  # noqa: E402
-from ssd_ros.torchvision_reference import (  # noqa: E402
+from torchvision_reference import (  # noqa: E402
     RawHead,
     assert_outputs_are_normal,
     labels_for,
     random_ssd,
     save_checkpoint,
 )
+
+from ssd_ros.core import Detector, PostprocessConfig  # noqa: E402
+from ssd_ros.core.preprocess import Preprocessor  # noqa: E402
+from ssd_ros.core.priors import prior_boxes  # noqa: E402
+from ssd_ros.core.torchvision_ssd import torchvision_spec  # noqa: E402
 
 CASES = [(arch, classes, seed) for arch in ("ssdlite320", "ssd300") for classes in (21, 91) for seed in (0, 1)]
 

@@ -24,7 +24,6 @@ source of the time budget (tests pass their own).
 from __future__ import annotations
 
 import math
-import os
 import random
 import sys
 import time
@@ -36,11 +35,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ssd_ros.core.checkpoint import read_checkpoint, write_checkpoint
 from ssd_ros.core.torchvision_ssd import canonical_architecture
 from ssd_ros.datasets import DatasetError, DetectionDataset, load_dataset, seeded_split
 from ssd_ros.eval.metrics import ImageDetections, ImageGroundTruth, evaluate
 from ssd_ros_training.best_checkpoint import BestCheckpointRule
-from ssd_ros_training.checkpoint_io import read_checkpoint
 from ssd_ros_training.data import TorchDetectionDataset, collate
 from ssd_ros_training.distributed import CPU, Distributed
 from ssd_ros_training.models import ModelConfig, build_model, load_matching_weights, raw_model_spec
@@ -178,13 +177,6 @@ def dataset_report(config: TrainConfig, train_set: DetectionDataset, val_set: De
         else:
             lines.append(f"  dataset check, {where}: no issues")
     return "\n".join(lines)
-
-
-def _save(checkpoint: dict, path: Path) -> None:
-    """Write then rename: an interrupted save never leaves a truncated checkpoint behind."""
-    partial = path.with_suffix(".partial")
-    torch.save(checkpoint, partial)
-    os.replace(partial, path)
 
 
 def train(config: TrainConfig, on_validation: Callable[[int, dict], None] | None = None,
@@ -354,9 +346,9 @@ def _train(config: TrainConfig, env: Distributed, on_validation: Callable[[int, 
                     "command": " ".join(config.command), "dataset": dataset_summary, "best_map_50": rule.best,
                     "best_rule": rule.state(), "stale_epochs": stale_epochs, "validation": last_validation,
                 }
-                _save(checkpoint, out / "last.pt")
+                write_checkpoint(checkpoint, out / "last.pt")
                 if saved_best:
-                    _save(checkpoint, out / "best.pt")
+                    write_checkpoint(checkpoint, out / "best.pt")
                 assert log is not None
                 log.epoch(epoch + 1, bbox_loss, cls_loss, float(scheduler.get_last_lr()[0]), metrics,
                           time.monotonic() - started)

@@ -20,10 +20,9 @@ from torch import nn
 from torchvision.models.detection.ssd import SSD
 
 from ssd_ros.core.boxes import MAX_LOG_SCALE
+from ssd_ros.core.checkpoint import MODEL_KEYS, CheckpointError, checkpoint_spec, read_checkpoint
 from ssd_ros.core.priors import prior_boxes
 from ssd_ros.core.spec import ModelSpec, OutputSpec
-from ssd_ros.core.torchvision_ssd import torchvision_spec
-from ssd_ros_training.checkpoint_io import CheckpointError, read_checkpoint
 from ssd_ros_training.models import ModelConfig, build_model
 
 OPSET = 17
@@ -53,7 +52,7 @@ class DecodedSSD(nn.Module):
 
 
 def load_checkpoint(path: Path) -> tuple[SSD, dict]:
-    checkpoint = read_checkpoint(path, "checkpoint to export", ("arch", "labels", "state_dict"))
+    checkpoint = read_checkpoint(path, "checkpoint to export", MODEL_KEYS)
     try:
         model = build_model(ModelConfig.from_checkpoint(checkpoint), len(checkpoint["labels"]))
         model.load_state_dict(checkpoint["state_dict"])
@@ -65,9 +64,7 @@ def load_checkpoint(path: Path) -> tuple[SSD, dict]:
 
 def raw_spec_of(checkpoint: dict) -> ModelSpec:
     """The raw-head ModelSpec the model was trained with (older checkpoints: torchvision's defaults)."""
-    if "model_spec" in checkpoint:
-        return ModelSpec.from_dict(checkpoint["model_spec"], "checkpoint model_spec")
-    return torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
+    return checkpoint_spec(checkpoint, "checkpoint model_spec")
 
 
 def decoded_spec(checkpoint: dict) -> ModelSpec:

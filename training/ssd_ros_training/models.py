@@ -26,9 +26,9 @@ from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.ssd import SSD
 
 from ssd_ros.core.backends.torch_backend import build_torchvision_ssd
+from ssd_ros.core.checkpoint import read_checkpoint
 from ssd_ros.core.spec import ModelSpec
 from ssd_ros.core.torchvision_ssd import ARCHITECTURES, canonical_architecture, torchvision_spec
-from ssd_ros_training.checkpoint_io import read_checkpoint
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,7 @@
 """PyTorch backend for torchvision SSD checkpoints (eager mode; mainly a reference and for debugging).
 
-A checkpoint is a ``torch.save`` dict with ``arch`` (a torchvision SSD name, see torchvision_ssd.py),
-``labels`` (class names, background first) and ``state_dict`` (or ``model``); it is loaded with
-``weights_only=True``. An optional ``model_spec`` (a ModelSpec document, written by ssd-ros train)
-describes a non-default input size or anchor scales. The backend returns the raw head outputs
+Checkpoints are read through ssd_ros.core.checkpoint (the format's one home; ``weights_only=True``).
+The backend returns the raw head outputs
 (``scores`` logits, ``boxes`` offsets) for inputs pre-processed by ssd_ros, so the usual
 post-processing applies.
 """
@@ -16,31 +14,24 @@ import numpy as np
 import torch
 
 from ssd_ros.core.backends.base import Backend
-from ssd_ros.core.errors import ModelLoadError
+from ssd_ros.core.checkpoint import CheckpointError, checkpoint_spec, read_checkpoint, state_dict_of
 from ssd_ros.core.spec import ModelSpec
-from ssd_ros.core.torchvision_ssd import canonical_architecture, torchvision_spec
+from ssd_ros.core.torchvision_ssd import canonical_architecture
 
 if TYPE_CHECKING:  # torchvision is imported only when a model is built
     from torchvision.models.detection.ssd import SSD
 
 
-def read_checkpoint(model_path: Path) -> dict:
-    try:
-        checkpoint = torch.load(str(model_path), map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ModelLoadError(f"cannot read PyTorch checkpoint {model_path}: {error}") from None
-    missing = [key for key in ("arch", "labels") if key not in checkpoint]
-    if missing or not ({"state_dict", "model"} & set(checkpoint)):
-        raise ModelLoadError(f"{model_path} lacks {missing or ['state_dict']}: the torch backend reads "
-                             "checkpoints with arch, labels and state_dict (as written by ssd-ros train)")
+def read_model_checkpoint(model_path: Path) -> dict:
+    checkpoint = read_checkpoint(model_path, "torch backend model", ("arch", "labels"))
+    if not ({"state_dict", "model"} & set(checkpoint)):
+        raise CheckpointError(f"{model_path} lacks ['state_dict']: the torch backend reads checkpoints with arch, "
+                              "labels and state_dict (as written by ssd-ros train)")
     return checkpoint
 
 
 def spec_from_checkpoint(model_path: Path) -> ModelSpec:
-    checkpoint = read_checkpoint(model_path)
-    if "model_spec" in checkpoint:  # ssd-ros train stores it: input size and anchors may differ from torchvision's
-        return ModelSpec.from_dict(checkpoint["model_spec"], str(model_path))
-    return torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
+    return checkpoint_spec(read_model_checkpoint(model_path), str(model_path))
 
 
 def build_torchvision_ssd(arch: str, num_classes: int, width_mult: float = 1.0) -> SSD:
@@ -58,10 +49,10 @@ class TorchBackend(Backend):
     batch_size = None
 
     def __init__(self, model_path: Path, device: str, num_threads: int) -> None:
-        checkpoint = read_checkpoint(model_path)
+        checkpoint = read_model_checkpoint(model_path)
         self.model = build_torchvision_ssd(checkpoint["arch"], len(checkpoint["labels"]),
                                            float(checkpoint.get("width_mult", 1.0)))
-        self.model.load_state_dict(checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint["model"])
+        self.model.load_state_dict(state_dict_of(checkpoint))
         self.device = device if device != "cpu" else "cpu"
         self.model.eval().to(self.device)
         if num_threads > 0:

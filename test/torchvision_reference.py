@@ -1,12 +1,14 @@
 """torchvision SSD models as references for parity tests and benchmarks (needs torch + torchvision).
 
+A test helper (test/ is put on sys.path by pytest; benchmarks and tools/gpu_check.py add it).
+
 - ``random_ssd(arch, num_classes, seed)``: a torchvision SSD with random weights whose BatchNorm
   statistics are re-estimated on random images. Without that, torchvision's default init makes
   SSDlite activations collapse to denormals (~1e-27): outputs become meaningless, timings wrong
   and parity trivially true. SSD300's random class logits are instead huge (scores saturate at
   1.0 and tie), so the classification head is scaled to logits of standard deviation ~2.
   ``assert_outputs_are_normal`` checks both.
-- ``save_checkpoint``: the checkpoint format the torch backend reads (arch, labels, state_dict).
+- ``save_checkpoint``: the model as a checkpoint (ssd_ros.core.checkpoint) the torch backend reads.
 - ``export_raw_onnx``: the backbone and head as ONNX (outputs ``scores`` logits [B,N,C] and
   ``boxes`` offsets [B,N,4]) with the matching ModelSpec in its metadata, for the other backends.
 """
@@ -20,6 +22,7 @@ import torch
 from torch import nn
 
 from ssd_ros.core.backends.torch_backend import build_torchvision_ssd
+from ssd_ros.core.checkpoint import write_checkpoint
 from ssd_ros.core.spec import ModelSpec
 from ssd_ros.core.torchvision_ssd import canonical_architecture, torchvision_spec
 
@@ -83,9 +86,8 @@ def assert_outputs_are_normal(logits: np.ndarray, offsets: np.ndarray) -> None:
 
 def save_checkpoint(model: SSD, arch: str, path: Path) -> Path:
     num_classes = model.head.classification_head.num_columns
-    torch.save({"arch": canonical_architecture(arch), "labels": list(labels_for(num_classes)),
-                "state_dict": model.state_dict()}, path)
-    return path
+    return write_checkpoint({"arch": canonical_architecture(arch), "labels": list(labels_for(num_classes)),
+                             "state_dict": model.state_dict()}, path)
 
 
 def export_raw_onnx(model: SSD, arch: str, path: Path, opset: int = 17) -> ModelSpec:

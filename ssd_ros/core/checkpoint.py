@@ -1,4 +1,11 @@
-"""Reading checkpoint files safely: one function for every .pt the training package opens.
+"""The checkpoint format, in one place: what ``ssd-ros train`` writes and the torch backend, export and
+``--resume`` / ``--weights`` read (needs torch, imported inside the functions).
+
+A checkpoint is a ``torch.save`` dict: ``arch`` (a torchvision SSD name, see torchvision_ssd.py),
+``labels`` (background first), ``state_dict``; ``ssd-ros train`` adds ``model_spec`` (the raw-head
+ModelSpec: input size and anchors may differ from torchvision's), ``model_config`` and provenance
+(``command``, ``dataset``, ``validation``, ``epoch``, ...). Older files may hold ``model`` instead of
+``state_dict``.
 
 Contract: ``read_checkpoint(path, what, required)`` loads ``path`` with ``torch.load(weights_only=True)``
 (a pickle that wants to run code is refused by torch and never executed) and returns the dict; any
@@ -12,10 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ssd_ros.errors import UserError
+from ssd_ros.core.errors import ModelLoadError
+from ssd_ros.core.spec import ModelSpec
+from ssd_ros.core.torchvision_ssd import torchvision_spec
+
+MODEL_KEYS = ("arch", "labels", "state_dict")
 
 
-class CheckpointError(UserError, ValueError):
+class CheckpointError(ModelLoadError, ValueError):
     """A checkpoint file that cannot be used; the message names the file and the problem."""
 
 
@@ -46,3 +57,29 @@ def read_checkpoint(path: str | Path, what: str, required: Sequence[str] = ()) -
         raise CheckpointError(f"{what} {path} lacks {missing}: it was not written by ssd-ros train (its keys: "
                               f"{sorted(map(str, checkpoint))[:10]})")
     return checkpoint
+
+
+def checkpoint_spec(checkpoint: dict, source: str) -> ModelSpec:
+    """The raw-head ModelSpec a checkpoint's model was trained with (older checkpoints: torchvision's)."""
+    if "model_spec" in checkpoint:
+        return ModelSpec.from_dict(checkpoint["model_spec"], source)
+    return torchvision_spec(checkpoint["arch"], tuple(checkpoint["labels"]))
+
+
+def state_dict_of(checkpoint: dict) -> dict:
+    return checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint["model"]
+
+
+def write_checkpoint(checkpoint: dict, path: Path) -> Path:
+    """Write then rename: an interrupted save never leaves a truncated checkpoint behind."""
+    import os
+
+    import torch
+
+    missing = [key for key in MODEL_KEYS if key not in checkpoint]
+    if missing:
+        raise ValueError(f"a checkpoint needs {list(MODEL_KEYS)}; {missing} missing")
+    partial = path.with_suffix(".partial")
+    torch.save(checkpoint, partial)
+    os.replace(partial, path)
+    return path
