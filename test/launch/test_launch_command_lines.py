@@ -17,6 +17,7 @@ import pytest
 
 from ssd_ros import launch_support
 from ssd_ros.processes import interrupt_and_wait
+from ssd_ros.resources import default_model_path
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy is not importable: run `make setup` (or source ROS 2)")
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
@@ -25,7 +26,7 @@ from vision_msgs.msg import Detection2DArray  # noqa: E402
 
 from ssd_ros.ros.conversions import frame_to_image  # noqa: E402
 
-pytestmark = [pytest.mark.ros, pytest.mark.shared]
+pytestmark = pytest.mark.ros
 
 
 def detector_executable() -> list[str]:
@@ -35,25 +36,24 @@ def detector_executable() -> list[str]:
 
 
 @pytest.mark.parametrize("launch_file", ["detect.launch.py", "multi_camera.launch.py", "jetson.launch.py"])
-def test_launch_node_command_line_produces_detections(launch_file, shared_dir, graph, tmp_path):
-    model = shared_dir / "models" / "ultraface" / "version-RFB-320.onnx"
-    sidecar = launch_support.share_path("models/examples/ultraface-rfb-320.yaml")
+def test_launch_node_command_line_produces_detections(launch_file, graph, tmp_path):
+    model = default_model_path()
     if launch_file == "detect.launch.py":
         values = {arg.name: arg.default for arg in launch_support.detector_arguments()}
-        values.update(image="/cam/image_raw", model=str(model), model_config=str(sidecar), namespace="robot")
+        values.update(image="/cam/image_raw", model=str(model), namespace="robot")
         setup = launch_support.detector_node_setup(values)
         image_topic, detections_topic = "/cam/image_raw", "/robot/detections"
     elif launch_file == "jetson.launch.py":
         # Everything as jetson.launch.py passes it (config/jetson.yaml, its remaps), except the three
         # arguments that need an NVIDIA GPU, which this machine lacks.
         values = {arg.name: arg.default for arg in launch_support.jetson_arguments()}
-        values.update(model=str(model), model_config=str(sidecar), backend="onnxruntime", device="cpu", precision="")
+        values.update(model=str(model), backend="onnxruntime", device="cpu", precision="fp32")
         setup = launch_support.detector_node_setup(values)
         assert setup.params_files[0].name == "jetson.yaml"
         image_topic, detections_topic = "/camera/image_raw", "/detections"
     else:
         values = {arg.name: arg.default for arg in launch_support.multi_camera_arguments()}
-        values.update(cameras="/front/image_raw,/rear/image_raw", model=str(model), model_config=str(sidecar))
+        values.update(cameras="/front/image_raw,/rear/image_raw", model=str(model))
         setup = launch_support.detector_node_setup(values,
                                                    launch_support.multi_camera_parameters(values["cameras"]))
         image_topic, detections_topic = "/rear/image_raw", "/rear/detections"

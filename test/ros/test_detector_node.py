@@ -1,11 +1,13 @@
 """The detector node in its own process, driven over real DDS like other ROS nodes would drive it.
 
-Model and frames: UltraFace (a real third-party SSD face detector, ../shared) on real photos.
+Model and frames: the project's embedded default model on a generated scene, so every clone runs these
+tests (the third-party UltraFace detector on real photos is tested in test/unit, where ../shared exists).
+What the node must find is what the core Detector finds in-process on the same pixels: the node adds
+transport, decoding and message building, and must change nothing else.
 """
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,32 +18,65 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profi
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from ssd_ros.core import Detector, PostprocessConfig
+from ssd_ros.resources import default_model_path
 from ssd_ros.ros.conversions import frame_to_image
+from ssd_ros.ros.params import PARAMETERS_BY_NAME
+from ssd_ros.synthetic import render_scene
 from ssd_ros_msgs.msg import ModelInfo
 from ssd_ros_msgs.srv import Detect
 
-pytestmark = [pytest.mark.ros, pytest.mark.shared]
+pytestmark = pytest.mark.ros
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
 
 
+NODE_POST = PostprocessConfig(score_threshold=PARAMETERS_BY_NAME["score_threshold"].default,
+                              nms_iou_threshold=PARAMETERS_BY_NAME["nms_iou_threshold"].default)
+
+
 @pytest.fixture(scope="module")
-def ultraface(request) -> dict:
-    shared = request.getfixturevalue("shared_dir")
-    root = Path(__file__).resolve().parents[2]
-    # Two faces, at a size that keeps every encoding small and the tests quick (full-size frames:
-    # test_large_frames.py).
-    photo = cv2.resize(cv2.imread(str(shared / "data" / "face_photos" / "13.jpg")), (360, 275))
-    model = shared / "models" / "ultraface" / "version-RFB-320.onnx"
-    settings = ["-p", f"model_config:={root / 'models' / 'examples' / 'ultraface-rfb-320.yaml'}",
-                "-p", "score_threshold:=0.7", "-p", "nms_iou_threshold:=0.3"]
+def detector() -> Detector:
+    return Detector.load(None)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory, detector) -> dict:
+    """A generated scene in which the default model finds several objects, and what it finds."""
+    rng = np.random.default_rng(17)
+    for _ in range(50):
+        rgb, objects = render_scene(rng, 360, 272)
+        found = detector.detect(rgb, "rgb", NODE_POST)
+        if len(found) >= 2 and len(found) == len(objects):
+            break
+    else:
+        raise AssertionError("no generated scene in which the default model finds every object")
+    model = str(default_model_path())
+    bad_model = tmp_path_factory.mktemp("bad") / "notes.onnx"
+    bad_model.write_text("not a model\n")
     return {
-        "model": str(model),
-        "settings": settings,  # everything but the model path
-        "args": ["-p", f"model_path:={model}", *settings],
-        "bad_model": str(shared / "data" / "face_photos" / "SOURCE.md"),
-        "rgb": np.ascontiguousarray(photo[:, :, ::-1]),
-        "faces": 2,
+        "model": model,
+        "settings": [],  # everything but the model path: the node's defaults
+        "args": ["-p", f"model_path:={model}"],
+        "bad_model": str(bad_model),
+        "rgb": rgb,
+        "objects": len(found),
+        "names": sorted(found.label_names),
+        "ids": sorted(str(class_id) for class_id in found.class_ids.tolist()),
     }
+
+
+def expected_names(detector: Detector, rgb: np.ndarray) -> list[str]:
+    return sorted(detector.detect(rgb, "rgb", NODE_POST).label_names)
+
+
+def seen_as(rgb: np.ndarray, encoding: str) -> np.ndarray:
+    """What an encoding keeps of an RGB frame, decoded back by OpenCV (independently of the node)."""
+    if encoding in ("mono8", "mono16"):
+        return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    if encoding in ("yuv422", "yuv422_yuy2"):
+        packed = np.frombuffer(encode(rgb, encoding).data, np.uint8).reshape(rgb.shape[0], rgb.shape[1], 2)
+        return cv2.cvtColor(packed, cv2.COLOR_YUV2RGB_UYVY if encoding == "yuv422" else cv2.COLOR_YUV2RGB_YUY2)
+    return rgb
 
 
 def encode(rgb: np.ndarray, encoding: str) -> Image:
@@ -121,78 +156,81 @@ def publish_until_answered(graph, publisher, listener, topic, msg, what, timeout
     raise AssertionError(f"no answer for {what} within {timeout} s")
 
 
-def test_every_encoding_and_compressed_images_come_back_with_their_header(graph, tmp_path, ultraface):
+def test_every_encoding_and_compressed_images_come_back_with_their_header(graph, tmp_path, scene, detector):
     listener = Listener(graph, ["detections", "compressed_detections"])
     camera = graph.node("test_camera")
     raw = camera.create_publisher(Image, "image", qos_profile_sensor_data)
     compressed = camera.create_publisher(CompressedImage, "image/compressed", qos_profile_sensor_data)
-    with detector_process(tmp_path, *ultraface["args"]), \
-            detector_process(tmp_path, *ultraface["args"], "-p", "image_transport:=compressed",
+    with detector_process(tmp_path, *scene["args"]), \
+            detector_process(tmp_path, *scene["args"], "-p", "image_transport:=compressed",
                              "-r", "detections:=compressed_detections", name="compressed_detector"):
         encodings = ["rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16", "yuv422", "yuv422_yuy2"]
         for index, encoding in enumerate(encodings):
             result = publish_until_answered(graph, raw, listener, "detections",
-                                            stamped(encode(ultraface["rgb"], encoding), index), encoding)
+                                            stamped(encode(scene["rgb"], encoding), index), encoding)
             assert result.header.frame_id == "camera_optical"
-            assert len(result.detections) == ultraface["faces"], encoding
-            assert all(d.results[0].hypothesis.class_id == "face" for d in result.detections)
+            names = sorted(d.results[0].hypothesis.class_id for d in result.detections)
+            assert names == expected_names(detector, seen_as(scene["rgb"], encoding)), encoding
             assert all(d.header == result.header for d in result.detections)
         for index, extension in enumerate([".jpg", ".png"], start=100):
-            _, data = cv2.imencode(extension, ultraface["rgb"][:, :, ::-1])
+            _, data = cv2.imencode(extension, scene["rgb"][:, :, ::-1])
             msg = stamped(CompressedImage(format=extension[1:], data=data.tobytes()), index, "compressed_frame")
             result = publish_until_answered(graph, compressed, listener, "compressed_detections", msg, extension)
             assert result.header.frame_id == "compressed_frame"
-            assert len(result.detections) == ultraface["faces"]
+            decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1]
+            assert sorted(d.results[0].hypothesis.class_id for d in result.detections) == expected_names(
+                detector, np.ascontiguousarray(decoded)), extension
 
 
-def test_parameters_change_results_reject_bad_values_and_keep_the_model(graph, tmp_path, ultraface):
+def test_parameters_change_results_reject_bad_values_and_keep_the_model(graph, tmp_path, scene):
     listener = Listener(graph, ["detections"])
     camera = graph.node("test_camera")
     publisher = camera.create_publisher(Image, "image", qos_profile_sensor_data)
-    frame = frame_to_image(ultraface["rgb"], stamped(Image(), 0).header)
-    with detector_process(tmp_path, *ultraface["args"]):
+    frame = frame_to_image(scene["rgb"], stamped(Image(), 0).header)
+    with detector_process(tmp_path, *scene["args"]):
         first = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 1), "first frame")
-        assert len(first.detections) == ultraface["faces"]
+        assert len(first.detections) == scene["objects"]
 
         result = set_parameter(graph, camera, "ssd_detector", "score_threshold", 1.7)
         assert not result.successful and "score_threshold" in result.reason and "1.7" in result.reason
 
         result = set_parameter(graph, camera, "ssd_detector", "classes", ["person"])
-        assert not result.successful and "person" in result.reason and "face" in result.reason
+        assert not result.successful and "person" in result.reason and scene["names"][0] in result.reason
 
-        result = set_parameter(graph, camera, "ssd_detector", "model_path", ultraface["bad_model"])
+        result = set_parameter(graph, camera, "ssd_detector", "model_path", scene["bad_model"])
         assert not result.successful and "keeping the current one" in result.reason
         still = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 2), "old model")
-        assert len(still.detections) == ultraface["faces"]
+        assert len(still.detections) == scene["objects"]
 
         assert set_parameter(graph, camera, "ssd_detector", "score_threshold", 1.0).successful
         none = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 3), "threshold 1.0")
         assert len(none.detections) == 0
 
         assert set_parameter(graph, camera, "ssd_detector", "label_as_id", True).successful
-        assert set_parameter(graph, camera, "ssd_detector", "score_threshold", 0.7).successful
+        assert set_parameter(graph, camera, "ssd_detector", "score_threshold", NODE_POST.score_threshold).successful
         numeric = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 4), "ids")
-        assert [d.results[0].hypothesis.class_id for d in numeric.detections] == ["1"] * ultraface["faces"]
+        assert sorted(d.results[0].hypothesis.class_id for d in numeric.detections) == scene["ids"]
 
 
-def test_two_cameras_share_one_node_and_keep_their_headers(graph, tmp_path, ultraface):
+def test_two_cameras_share_one_node_and_keep_their_headers(graph, tmp_path, scene):
     listener = Listener(graph, ["/left/detections", "/right/detections"])
     camera = graph.node("test_cameras")
     left = camera.create_publisher(Image, "/left/image_raw", qos_profile_sensor_data)
     right = camera.create_publisher(Image, "/right/image_raw", qos_profile_sensor_data)
     empty = np.zeros((240, 320, 3), np.uint8)
-    with detector_process(tmp_path, *ultraface["args"], "-p", "image_topics:=['/left/image_raw','/right/image_raw']"):
+    with detector_process(tmp_path, *scene["args"], "-p", "image_topics:=['/left/image_raw','/right/image_raw']"):
         faces = publish_until_answered(graph, left, listener, "/left/detections",
-                                       stamped(frame_to_image(ultraface["rgb"], stamped(Image(), 0).header), 7,
+                                       stamped(frame_to_image(scene["rgb"], stamped(Image(), 0).header), 7,
                                                "left_optical"), "left camera")
         nothing = publish_until_answered(graph, right, listener, "/right/detections",
                                          stamped(frame_to_image(empty, stamped(Image(), 0).header), 8,
                                                  "right_optical"), "right camera")
-    assert (faces.header.frame_id, faces.header.stamp.sec, len(faces.detections)) == ("left_optical", 1007, 2)
+    assert (faces.header.frame_id, faces.header.stamp.sec, len(faces.detections)) == ("left_optical", 1007,
+                                                                                      scene["objects"])
     assert (nothing.header.frame_id, nothing.header.stamp.sec, len(nothing.detections)) == ("right_optical", 1008, 0)
 
 
-def test_bad_frames_are_reported_and_the_node_keeps_going(graph, tmp_path, ultraface):
+def test_bad_frames_are_reported_and_the_node_keeps_going(graph, tmp_path, scene):
     listener = Listener(graph, ["detections"])
     node = graph.node("test_camera")
     publisher = node.create_publisher(Image, "image", qos_profile_sensor_data)
@@ -203,15 +241,15 @@ def test_bad_frames_are_reported_and_the_node_keeps_going(graph, tmp_path, ultra
         Image(height=10, width=10, encoding="rgb8", step=30, data=bytes(100)),
         Image(height=0, width=0, encoding="rgb8", step=0, data=b""),
     ]
-    good = frame_to_image(ultraface["rgb"], stamped(Image(), 0).header)
-    with detector_process(tmp_path, *ultraface["args"]) as process:
+    good = frame_to_image(scene["rgb"], stamped(Image(), 0).header)
+    with detector_process(tmp_path, *scene["args"]) as process:
         # Best-effort frames published before both sides matched are lost: first one answered frame.
         publish_until_answered(graph, publisher, listener, "detections", stamped(good, 49), "a first good frame")
         for index, bad in enumerate(bad_frames):
             publisher.publish(stamped(bad, index))
             graph.spin_for(0.05)
         result = publish_until_answered(graph, publisher, listener, "detections", stamped(good, 50), "a good frame")
-        assert len(result.detections) == ultraface["faces"]
+        assert len(result.detections) == scene["objects"]
 
         graph.spin_until(lambda: largest_count(diagnostics, "frames with bad input") >= 1, 15,
                          "/diagnostics counting bad frames")
@@ -220,26 +258,29 @@ def test_bad_frames_are_reported_and_the_node_keeps_going(graph, tmp_path, ultra
     assert "frame on /image skipped" in log
 
 
-def test_latched_descriptions_and_the_detect_service(graph, tmp_path, ultraface):
+def test_latched_descriptions_and_the_detect_service(graph, tmp_path, scene, detector):
     client_node = graph.node("test_client")
-    with detector_process(tmp_path, *ultraface["args"]):
+    with detector_process(tmp_path, *scene["args"]):
         label_info: list[LabelInfo] = []
         model_info: list[ModelInfo] = []
         client_node.create_subscription(LabelInfo, "label_info", label_info.append, LATCHED)
         client_node.create_subscription(ModelInfo, "model_info", model_info.append, LATCHED)
         graph.spin_until(lambda: label_info and model_info, 30, "latched label_info and model_info")
-        assert [(c.class_id, c.class_name) for c in label_info[0].class_map] == [(1, "face")]
-        assert list(model_info[0].labels) == ["background", "face"]
-        assert (model_info[0].input_width, model_info[0].input_height) == (320, 240)
-        assert model_info[0].backend == "onnxruntime" and len(model_info[0].model_sha256) == 64
+        labels = detector.spec.labels
+        assert [(c.class_id, c.class_name) for c in label_info[0].class_map] == [
+            (index, name) for index, name in enumerate(labels) if index != detector.spec.background_index]
+        assert list(model_info[0].labels) == list(labels)
+        assert (model_info[0].input_width, model_info[0].input_height) == (detector.spec.input.width,
+                                                                           detector.spec.input.height)
+        assert model_info[0].model_sha256 == detector.model_sha256 and model_info[0].backend
 
         client = client_node.create_client(Detect, "detect")
         graph.spin_until(client.service_is_ready, 30, "the detect service")
-        request = Detect.Request(image=frame_to_image(ultraface["rgb"], stamped(Image(), 9).header))
+        request = Detect.Request(image=frame_to_image(scene["rgb"], stamped(Image(), 9).header))
         future = client.call_async(request)
         graph.spin_until(future.done, 30, "the detect response")
         response = future.result()
-        assert response.success and len(response.detections.detections) == ultraface["faces"]
+        assert response.success and len(response.detections.detections) == scene["objects"]
         assert response.detections.header.stamp.sec == 1009
 
         broken = Detect.Request(compressed_image=CompressedImage(format="jpeg", data=b"\xff\xd8garbage"))
@@ -297,20 +338,20 @@ def test_overload_keeps_latency_bounded_and_reports_drops(graph, tmp_path, heavy
     assert np.median(latency[len(latency) // 2:]) < 2 * np.median(latency[: len(latency) // 2]) + 0.2
 
 
-def test_a_broken_start_up_model_is_reported_and_fixed_at_runtime(graph, tmp_path, ultraface):
+def test_a_broken_start_up_model_is_reported_and_fixed_at_runtime(graph, tmp_path, scene):
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"\x08\x01truncated model" * 20)
     listener = Listener(graph, ["detections"])
     camera = graph.node("test_camera")
     publisher = camera.create_publisher(Image, "image", qos_profile_sensor_data)
-    with detector_process(tmp_path, "-p", f"model_path:={broken}", *ultraface["settings"], ready=False) as process:
+    with detector_process(tmp_path, "-p", f"model_path:={broken}", *scene["settings"], ready=False) as process:
         log = tmp_path / "ssd_detector.log"
         deadline = time.monotonic() + 60
         while "cannot configure" not in log.read_text():
             assert process.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
         assert "broken.onnx" in log.read_text() and "ros2 param set" in log.read_text()
-        assert set_parameter(graph, camera, "ssd_detector", "model_path", ultraface["model"]).successful
-        frame = frame_to_image(ultraface["rgb"], stamped(Image(), 0).header)
+        assert set_parameter(graph, camera, "ssd_detector", "model_path", scene["model"]).successful
+        frame = frame_to_image(scene["rgb"], stamped(Image(), 0).header)
         result = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 5), "after the fix")
-        assert len(result.detections) == ultraface["faces"]
+        assert len(result.detections) == scene["objects"]
