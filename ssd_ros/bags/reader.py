@@ -32,14 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ssd_ros.bags.errors import BagError
 from ssd_ros.bags.types import CAMERA_TYPES, COMPRESSED_IMAGE, bag_typestore
 from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS, FrameError, compressed_to_frame, image_to_frame
-from ssd_ros.errors import UserError
 from ssd_ros.stamps import stamp_to_ns
-
-
-class BagError(UserError, ValueError):
-    """Bad bag input (missing file or topic, wrong type, no frames); the message says what to do."""
 
 
 class UnreadableMessage(ValueError):

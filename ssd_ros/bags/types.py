@@ -19,7 +19,7 @@ import functools
 import os
 from pathlib import Path
 
-from ssd_ros.errors import UserError
+from ssd_ros.bags.errors import BagError
 from ssd_ros.resources import SOURCE_ROOT, share_path
 
 IMAGE = "sensor_msgs/msg/Image"
@@ -32,7 +32,7 @@ ROS1_NAMES = {"sensor_msgs/Image": IMAGE, "sensor_msgs/CompressedImage": COMPRES
               "vision_msgs/Detection2DArray": DETECTION_2D_ARRAY, "vision_msgs/LabelInfo": LABEL_INFO}
 
 
-class MessageTypesError(UserError, RuntimeError):
+class MessageTypesError(BagError, RuntimeError):
     """Message definitions needed for bags are not installed; the message says where they were looked for."""
 
 

@@ -17,12 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ssd_ros.core.errors import ImageError
 from ssd_ros.core.spec import InputSpec
-from ssd_ros.errors import UserError
-
-
-class ImageError(UserError, ValueError):
-    """An input image that cannot be used; the message says what is wrong."""
 
 
 @dataclass(frozen=True)

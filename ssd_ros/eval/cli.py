@@ -35,6 +35,7 @@ from ssd_ros.cli_args import fraction, positive_int
 from ssd_ros.datasets import FORMAT_CHOICES
 from ssd_ros.datasets.cli import add_voc_origin_argument
 from ssd_ros.errors import UserError
+from ssd_ros.eval.errors import EvaluationError
 from ssd_ros.ros.params import BACKENDS, default, evaluation_values
 
 # config/eval.yaml over the node's table: a low threshold, since the whole precision-recall curve is scored
@@ -142,7 +143,7 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{', '.join(given)} only apply with {needs}")
 
 
-class UsageError(UserError, ValueError):
+class UsageError(EvaluationError, ValueError):
     pass
 
 

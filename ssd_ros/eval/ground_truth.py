@@ -30,7 +30,7 @@ from ssd_ros.bags.messages import DIFFICULT_ID, label_map, parse_detection_array
 from ssd_ros.bags.reader import Bag, FrameKey, UnreadableMessage
 from ssd_ros.bags.types import DETECTION_2D_ARRAY, LABEL_INFO
 from ssd_ros.datasets import DatasetError, detect_format, load_dataset
-from ssd_ros.errors import UserError
+from ssd_ros.eval.errors import EvaluationError
 from ssd_ros.stamps import stamp_to_ns
 from ssd_ros.topics import LABEL_INFO as LABEL_INFO_TOPIC
 from ssd_ros.topics import sibling_topic
@@ -44,7 +44,7 @@ UNREADABLE_FRAME = "frame unreadable"
 OUTCOMES = (MATCHED, NO_FRAME, FRAME_ID_MISMATCH, SIZE_MISMATCH, DUPLICATE, UNREADABLE_FRAME)
 
 
-class GroundTruthError(UserError, ValueError):
+class GroundTruthError(EvaluationError, ValueError):
     """Ground truth that cannot be used; the message names the source and what to do."""
 
 

@@ -51,7 +51,7 @@ from ssd_ros.bags.messages import detection_array, label_info, label_map, parse_
 from ssd_ros.bags.reader import Bag, FrameKey, UnreadableMessage, decode_frame
 from ssd_ros.bags.types import COMPRESSED_IMAGE, DETECTION_2D_ARRAY, LABEL_INFO, bag_typestore
 from ssd_ros.bags.writer import BagWriter
-from ssd_ros.errors import UserError
+from ssd_ros.eval.errors import EvaluationError
 from ssd_ros.eval.ground_truth import BoxRecord
 from ssd_ros.eval.mode_types import ModeInput, ModeOutput
 from ssd_ros.eval.recorded import to_frame_output
@@ -69,7 +69,7 @@ LATENCY_PERCENTILES = (50, 90, 95, 99)
 COUNTERS_TIMEOUT_S = 3.0  # a node publishes /diagnostics every second by default
 
 
-class NodeError(UserError, RuntimeError):
+class NodeError(EvaluationError, RuntimeError):
     """The detector node did not start, connect or keep running; the message says what to check."""
 
 

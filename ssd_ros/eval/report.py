@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ssd_ros.errors import UserError
+from ssd_ros.eval.errors import EvaluationError
 from ssd_ros.eval.evaluation import Evaluation
 from ssd_ros.eval.metrics import RECALL_POINTS, EvaluationResult
 
@@ -36,7 +36,7 @@ REPORT_FILES = ("report.json", "report.md", "pr_curves.png", "latency_histogram.
 _PARTIAL_PREFIX = ".partial-report-"
 
 
-class ReportFolderError(UserError, ValueError):
+class ReportFolderError(EvaluationError, ValueError):
     """The --report target cannot hold this report; the message says why and what to do."""
 
 

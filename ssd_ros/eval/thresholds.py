@@ -16,11 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from ssd_ros.errors import UserError
+from ssd_ros.eval.errors import EvaluationError
 from ssd_ros.eval.metrics import EvaluationResult
 
 
-class ThresholdsFileError(UserError, OSError):
+class ThresholdsFileError(EvaluationError, OSError):
     """The --write-thresholds file cannot be written; the message says why."""
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from ssd_ros.errors import UserError
+
 TENSORRT_HINT = ("--tensorrt needs NVIDIA TensorRT's Python module ('import tensorrt' failed) and a CUDA GPU: on a "
                  "Jetson install JetPack (sudo apt install nvidia-jetpack), elsewhere `pip install tensorrt`; or "
                  "leave out --tensorrt (the node builds the engine itself on first start with backend tensorrt)")
 
 
-class TensorRtMissing(RuntimeError):
-    pass
+class TensorRtMissing(UserError, RuntimeError):
+    """TensorRT (or its Python module) is not installed where the engine is to be built."""
 
 
 def require_tensorrt() -> None:
