@@ -179,6 +179,75 @@ def dataset_report(config: TrainConfig, train_set: DetectionDataset, val_set: De
     return "\n".join(lines)
 
 
+def _build_model(config: TrainConfig, model_config: ModelConfig, labels: list[str], env: Distributed):
+    """The torchvision SSD to train, with --weights loaded where they fit."""
+    model = build_model(model_config, len(labels))
+    if config.multi_scale and model.anchor_generator.steps:
+        raise ValueError(f"multi-scale training needs anchors centred on the feature grid, but {model_config.arch} "
+                         "uses fixed steps at its own input size: also pass --input-size (e.g. 300x300)")
+    if config.weights:
+        loaded, skipped = load_matching_weights(model, Path(config.weights))
+        if env.is_main:
+            print(f"loaded {loaded} tensors from {config.weights} ({skipped} re-initialised for the new classes)")
+    return model
+
+
+def _train_loader(config: TrainConfig, train_set: DetectionDataset, env: Distributed):
+    """(loader, its DistributedSampler or None, the batch size per process) of the training split."""
+    per_process = len(train_set) // env.world_size
+    if per_process < 2:
+        raise DatasetError(f"{len(train_set)} training images are too few for {env.world_size} processes: "
+                           "each needs at least 2 (BatchNorm)")
+    batch_size = min(config.batch_size, per_process)
+    if batch_size < config.batch_size and env.is_main:
+        print(f"batch size {config.batch_size} is more than the {per_process} training images per process: "
+              f"using {batch_size}")
+    dataset = TorchDetectionDataset(train_set, train_transforms(config.augment), config.cache_images)
+    sampler: torch.utils.data.DistributedSampler[int] | None = (
+        torch.utils.data.DistributedSampler(dataset, env.world_size, env.rank, shuffle=True, seed=config.seed,
+                                            drop_last=True) if env.enabled else None)
+    torch.manual_seed(config.seed + 1000 * env.rank)  # augmentation in this process differs per rank
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, collate_fn=collate,
+        num_workers=config.workers, generator=torch.Generator().manual_seed(config.seed + env.rank),
+        worker_init_fn=_seed_worker, drop_last=True, persistent_workers=config.workers > 0)
+    return loader, sampler, batch_size
+
+
+def _training_state(optimizer, scheduler, scaler) -> dict:
+    """What --resume restores besides the weights."""
+    return {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict()}
+
+
+def _resume(path: Path, model, optimizer, scheduler, scaler) -> dict:
+    """Load weights and training state from ``path``; returns the checkpoint for the loop's counters."""
+    state = read_checkpoint(path, "--resume checkpoint", ("state_dict", "optimizer", "scheduler", "epoch"))
+    model.load_state_dict(state["state_dict"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    if "scaler" in state:
+        scaler.load_state_dict(state["scaler"])
+    return state
+
+
+def _optimise_one_step(model, images, targets, optimizer, scaler, scheduler, device, amp: bool) -> tuple[float, float]:
+    """One optimiser step on a batch (autocast + gradient scaling on CUDA, gradients clipped at 10);
+    returns the (box regression, classification) losses."""
+    images = [image.to(device, non_blocking=True) for image in images]
+    targets = [{key: value.to(device) for key, value in target.items()} for target in targets]
+    with torch.autocast(device.type, enabled=amp):
+        losses = model(images, targets)
+    loss = losses["bbox_regression"] + losses["classification"]
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+    scaler.step(optimizer)
+    scaler.update()
+    scheduler.step()
+    return losses["bbox_regression"].item(), losses["classification"].item()
+
+
 def train(config: TrainConfig, on_validation: Callable[[int, dict], None] | None = None,
           clock: Callable[[], float] = time.monotonic) -> TrainResult:
     env = Distributed.from_environment(config.device)
@@ -201,14 +270,7 @@ def _train(config: TrainConfig, env: Distributed, on_validation: Callable[[int, 
         print(dataset_report(config, train_set, val_set), flush=True)
     labels = ["background", *train_set.class_names]
     model_config = config.model_config()
-    model = build_model(model_config, len(labels))
-    if config.multi_scale and model.anchor_generator.steps:
-        raise ValueError(f"multi-scale training needs anchors centred on the feature grid, but {model_config.arch} "
-                         "uses fixed steps at its own input size: also pass --input-size (e.g. 300x300)")
-    if config.weights:
-        loaded, skipped = load_matching_weights(model, Path(config.weights))
-        if env.is_main:
-            print(f"loaded {loaded} tensors from {config.weights} ({skipped} re-initialised for the new classes)")
+    model = _build_model(config, model_config, labels, env)
     spec = raw_model_spec(model_config, labels, model)
     base_size = model_config.size()
     device, amp = env.device, config.amp and env.device.type == "cuda"
@@ -216,23 +278,7 @@ def _train(config: TrainConfig, env: Distributed, on_validation: Callable[[int, 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
 
-    per_process = len(train_set) // env.world_size
-    if per_process < 2:
-        raise DatasetError(f"{len(train_set)} training images are too few for {env.world_size} processes: "
-                           "each needs at least 2 (BatchNorm)")
-    batch_size = min(config.batch_size, per_process)
-    if batch_size < config.batch_size and env.is_main:
-        print(f"batch size {config.batch_size} is more than the {per_process} training images per process: "
-              f"using {batch_size}")
-    dataset = TorchDetectionDataset(train_set, train_transforms(config.augment), config.cache_images)
-    sampler: torch.utils.data.DistributedSampler[int] | None = (
-        torch.utils.data.DistributedSampler(dataset, env.world_size, env.rank, shuffle=True, seed=config.seed,
-                                            drop_last=True) if env.enabled else None)
-    torch.manual_seed(config.seed + 1000 * env.rank)  # augmentation in this process differs per rank
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, collate_fn=collate,
-        num_workers=config.workers, generator=torch.Generator().manual_seed(config.seed + env.rank),
-        worker_init_fn=_seed_worker, drop_last=True, persistent_workers=config.workers > 0)
+    loader, sampler, batch_size = _train_loader(config, train_set, env)
     budget_s = config.time_budget * 60 if config.time_budget else None
     plan = RunPlan(len(loader), config.epochs, config.warmup_iterations, budget_s, config.val_every,
                    validation_steps=VALIDATION_STEP_COST * math.ceil(len(val_set) / batch_size), clock=clock)
@@ -243,13 +289,7 @@ def _train(config: TrainConfig, env: Distributed, on_validation: Callable[[int, 
     start_epoch, stale_epochs, global_step = 0, 0, 0
     last_validation: dict = {}  # the latest validation: epoch, map, map_50
     if config.resume and (out / "last.pt").is_file():
-        state = read_checkpoint(out / "last.pt", "--resume checkpoint",
-                                ("state_dict", "optimizer", "scheduler", "epoch"))
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        if "scaler" in state:
-            scaler.load_state_dict(state["scaler"])
+        state = _resume(out / "last.pt", model, optimizer, scheduler, scaler)
         start_epoch, global_step = state["epoch"] + 1, state.get("global_step", 0)
         stale_epochs, last_validation = state.get("stale_epochs", 0), state.get("validation") or {}
         earlier_best = state.get("best_map_50", -1.0)
@@ -293,20 +333,8 @@ def _train(config: TrainConfig, env: Distributed, on_validation: Callable[[int, 
             for images, targets in loader:
                 if config.multi_scale:
                     core.transform.fixed_size = scaled_size(base_size, sizes.choice(config.multi_scale))
-                images = [image.to(device, non_blocking=True) for image in images]
-                targets = [{key: value.to(device) for key, value in target.items()} for target in targets]
-                with torch.autocast(device.type, enabled=amp):
-                    losses = model(images, targets)
-                loss = losses["bbox_regression"] + losses["classification"]
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
+                step_losses = _optimise_one_step(model, images, targets, optimizer, scaler, scheduler, device, amp)
                 global_step, steps = global_step + 1, steps + 1
-                step_losses = (losses["bbox_regression"].item(), losses["classification"].item())
                 totals += torch.tensor(step_losses, dtype=torch.float64)
                 if log is not None:
                     log.step(global_step, *step_losses, float(scheduler.get_last_lr()[0]))
@@ -318,7 +346,7 @@ def _train(config: TrainConfig, env: Distributed, on_validation: Callable[[int, 
                     stop = plan.stop_now()
                 progress.total = plan.total_steps
                 progress.set_description(f"epoch {epoch + 1}/{plan.epochs}", refresh=False)
-                progress.set_postfix({"loss": f"{loss.item():.3f}", **postfix}, refresh=False)
+                progress.set_postfix({"loss": f"{sum(step_losses):.3f}", **postfix}, refresh=False)
                 progress.update(1)
                 if stop:
                     break
@@ -340,8 +368,7 @@ def _train(config: TrainConfig, env: Distributed, on_validation: Callable[[int, 
                 checkpoint = {
                     "arch": model_config.arch, "labels": labels, "width_mult": model_config.width_mult,
                     "model_config": asdict(model_config), "model_spec": spec.to_dict(),
-                    "state_dict": core.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch,
+                    "state_dict": core.state_dict(), **_training_state(optimizer, scheduler, scaler), "epoch": epoch,
                     "global_step": global_step, "total_steps": plan.total_steps, "config": asdict(config),
                     "command": " ".join(config.command), "dataset": dataset_summary, "best_map_50": rule.best,
                     "best_rule": rule.state(), "stale_epochs": stale_epochs, "validation": last_validation,
