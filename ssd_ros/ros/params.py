@@ -24,7 +24,7 @@ from typing import Any
 from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS
 from ssd_ros.core import PostprocessConfig
 
-BACKENDS = ("onnxruntime", "tensorrt", "openvino", "torch")
+BACKENDS = ("auto", "onnxruntime", "tensorrt", "openvino", "torch")
 PRECISIONS = ("", "fp32", "fp16", "bf16", "int8")
 TRANSPORTS = ("raw", "compressed")
 
@@ -48,8 +48,10 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "string", reloads_model=True),
     ParameterSpec("model_config", "", "YAML sidecar describing a third-party model (see models/examples). Empty: "
                   "the description embedded in the ONNX file.", "string", reloads_model=True),
-    ParameterSpec("backend", "onnxruntime", "Inference backend that runs the model.", "string", choices=BACKENDS,
-                  reloads_model=True),
+    ParameterSpec("backend", "auto", "Inference backend that runs the model. auto: the faster of onnxruntime and "
+                  "OpenVINO for this model and CPU (OpenVINO bf16 where the CPU has it and detections stay equal), "
+                  "timed once at load and cached in ~/.cache/ssd_ros/backend_choice.json.", "string",
+                  choices=BACKENDS, reloads_model=True),
     ParameterSpec("device", "cpu", "Device for the backend: cpu, cuda, cuda:N (onnxruntime, tensorrt, torch), "
                   "CPU/GPU/NPU/AUTO (openvino).", "string", reloads_model=True),
     ParameterSpec("num_threads", 0, "CPU inference threads; 0 lets the backend decide.", "integer",
@@ -256,7 +258,7 @@ class NodeParameters:
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> NodeParameters:
         """From name -> value (every parameter of the table); lists become tuples, numbers their type."""
-        typed = {}
+        typed: dict[str, Any] = {}
         for spec in PARAMETERS:
             value = values[spec.name]
             typed[spec.name] = (tuple(value) if spec.type_name == "string_array"
