@@ -24,7 +24,7 @@ import numpy as np
 
 from ssd_ros.node_command import DetectorCommand
 from ssd_ros.processes import interrupt_and_wait
-from ssd_ros.ros.env import apply_localhost_environ
+from ssd_ros.sandbox import apply_localhost_environ
 from ssd_ros.stamps import stamp_to_ns
 
 CAMERA_TOPIC = "/demo/camera/image_raw"

@@ -1,7 +1,7 @@
 """Test-session set-up shared by every test directory.
 
 Before anything can import rclpy, the session switches to loopback-only DDS and claims a
-ROS domain id no other process on this machine holds (ssd_ros.ros.env): every ROS process a
+ROS domain id no other process on this machine holds (ssd_ros.sandbox): every ROS process a
 test starts inherits it. ``ros_domain`` gives a test its own additional domain when it must not
 see leftovers of earlier tests.
 """
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from ssd_ros.ros import env
+from ssd_ros import sandbox
 
-# Domains claimed by processes the tests start are appended here (ssd_ros.ros.env); the guard reads it.
-os.environ[env.DOMAIN_LOG_VARIABLE] = tempfile.mkstemp(prefix="ssd_ros-test-domains-")[1]
-SESSION_DOMAIN_ID = env.apply_localhost_environ()
+# Domains claimed by processes the tests start are appended here (ssd_ros.sandbox); the guard reads it.
+os.environ[sandbox.DOMAIN_LOG_VARIABLE] = tempfile.mkstemp(prefix="ssd_ros-test-domains-")[1]
+SESSION_DOMAIN_ID = sandbox.apply_localhost_environ()
 
 from paths import SHARED  # noqa: E402
 
@@ -25,10 +25,10 @@ from paths import SHARED  # noqa: E402
 @pytest.fixture
 def ros_domain(monkeypatch: pytest.MonkeyPatch):
     """A freshly claimed domain id, also exported to child processes started by the test."""
-    domain = env.claim_domain_id()
+    domain = sandbox.claim_domain_id()
     monkeypatch.setenv("ROS_DOMAIN_ID", str(domain))
     yield domain
-    env.release_domain_id(domain)
+    sandbox.release_domain_id(domain)
 
 
 @pytest.fixture
@@ -78,8 +78,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def session_domains() -> set[int]:
     """Every domain id this test session used: its own, and those claimed in it or by its children."""
-    claimed = {int(line) for line in Path(os.environ[env.DOMAIN_LOG_VARIABLE]).read_text().split()}
-    return {SESSION_DOMAIN_ID, *env.claimed_domains, *claimed}
+    claimed = {int(line) for line in Path(os.environ[sandbox.DOMAIN_LOG_VARIABLE]).read_text().split()}
+    return {SESSION_DOMAIN_ID, *sandbox.claimed_domains, *claimed}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -96,7 +96,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.stash[_VERDICT_KEY] = (
             f"FAILED: DDS (RTPS) packets of this test session's domains {sorted(domains)} left the loopback "
             f"interface: {leaked}; first frames: {examples}. Every ROS process a test starts must keep DDS on "
-            f"loopback (ssd_ros.ros.env).{note}")
+            f"loopback (ssd_ros.sandbox).{note}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:
         session.config.stash[_VERDICT_KEY] = (

@@ -11,7 +11,7 @@ enforced, and whatever is unfinished is reported as such):
 3. Models: the default model (models/default/model.onnx) and an SSDlite320 with random weights and
    re-estimated BatchNorm (ssd_ros.torchvision_reference, exported with ``.venv``'s torch), plus
    symmetric int8 Q/DQ versions of both for TensorRT 11.
-4. In each venv (through ``python -m ssd_ros.ros.env``: DDS on loopback, own domain id):
+4. In each venv (through ``python -m ssd_ros.sandbox``: DDS on loopback, own domain id):
    - the import-and-attribute test of the backend (test/unit/test_tensorrt_backend_api.py);
    - engines FP32 / FP16 / INT8 (TensorRT 10: calibration cache from synthetic scenes; 11: the
      Q/DQ model; FP16 on 11 needs an AutoCast graph, so its clear refusal is what is checked), each
@@ -236,12 +236,12 @@ def outer(args: argparse.Namespace) -> int:
             begun = time.monotonic()
             python = make_venv(args.work_dir, major, deadline)
             timings[f"install trt{major}"] = time.monotonic() - begun
-            api = subprocess.run([str(python), "-m", "ssd_ros.ros.env", str(python), "-m", "pytest", "-q",
+            api = subprocess.run([str(python), "-m", "ssd_ros.sandbox", str(python), "-m", "pytest", "-q",
                                   "-p", "no:cacheprovider", "test/unit/test_tensorrt_backend_api.py"],
                                  cwd=ROOT, capture_output=True, text=True, timeout=deadline.left())
             checks.append({"name": f"{name}: import-and-attribute test", "ok": api.returncode == 0,
                            "tail": api.stdout.strip().splitlines()[-1:] if api.stdout else api.stderr[-300:]})
-            inner = subprocess.run([str(python), "-m", "ssd_ros.ros.env", str(python), str(Path(__file__).resolve()),
+            inner = subprocess.run([str(python), "-m", "ssd_ros.sandbox", str(python), str(Path(__file__).resolve()),
                                     "--inner", major, "--work-dir", str(args.work_dir), "--deadline-s",
                                     str(deadline.left() - 5), "--models", *map(str, models)],
                                    cwd=ROOT, capture_output=True, text=True, timeout=deadline.left())
@@ -418,7 +418,7 @@ def onnxruntime_checks(model: Path, frames: list[Any], cache: Path, timings: dic
 
 
 def node_check(model: Path, engines: Path, precision: str, deadline: Deadline, timings: dict[str, float]) -> dict:
-    """The detector node on the GPU with two cameras (this process is already in ssd_ros.ros.env's DDS setup)."""
+    """The detector node on the GPU with two cameras (this process is already in ssd_ros.sandbox's DDS setup)."""
     import rclpy
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image

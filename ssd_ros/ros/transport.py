@@ -13,7 +13,7 @@ process's environment, and only when the user has not configured DDS:
   (the node logs it once at start-up).
 
 Loopback-only settings are not made here: they belong to tests, CI and ``tools/run``
-(:mod:`ssd_ros.ros.env`). No rclpy import: this must run before rclpy initialises.
+(:mod:`ssd_ros.sandbox`). No rclpy import: this must run before rclpy initialises.
 """
 from __future__ import annotations
 

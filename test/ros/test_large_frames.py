@@ -18,7 +18,7 @@ from vision_msgs.msg import Detection2DArray
 
 from ssd_ros.resources import share_path
 from ssd_ros.ros.conversions import frame_to_image
-from ssd_ros.ros.env import FASTDDS_PROFILE, FASTDDS_PROFILE_VARIABLES
+from ssd_ros.sandbox import FASTDDS_PROFILE, FASTDDS_PROFILE_VARIABLES
 from ssd_ros.synthetic import render_scene
 
 NAMESPACE = {"dds": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
@@ -27,7 +27,7 @@ NAMESPACE = {"dds": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
 def test_every_ros_process_gets_the_loopback_only_profile():
     profile = str(share_path(FASTDDS_PROFILE))
     for variable in FASTDDS_PROFILE_VARIABLES:
-        assert os.environ.get(variable) == profile, f"{variable} is not set by ssd_ros.ros.env"
+        assert os.environ.get(variable) == profile, f"{variable} is not set by ssd_ros.sandbox"
 
     root = ElementTree.parse(profile).getroot()
     descriptors = {d.findtext("dds:transport_id", namespaces=NAMESPACE): d

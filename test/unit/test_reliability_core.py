@@ -112,23 +112,23 @@ def test_allow_lists_that_can_never_publish_are_refused():
 
 
 def test_the_domain_lock_folder_is_private_and_never_follows_symlinks(tmp_path, monkeypatch):
-    from ssd_ros.ros import env
+    from ssd_ros import sandbox
 
     folder = tmp_path / "locks"
-    monkeypatch.setattr(env, "_LOCK_DIR", folder)
-    monkeypatch.setattr(env, "_held_locks", {})
+    monkeypatch.setattr(sandbox, "_LOCK_DIR", folder)
+    monkeypatch.setattr(sandbox, "_held_locks", {})
     target = tmp_path / "elsewhere"
-    monkeypatch.setattr(env, "FIRST_DOMAIN", 5)
-    monkeypatch.setattr(env, "LAST_DOMAIN", 6)
+    monkeypatch.setattr(sandbox, "FIRST_DOMAIN", 5)
+    monkeypatch.setattr(sandbox, "LAST_DOMAIN", 6)
     folder.mkdir(mode=0o777)
     os.chmod(folder, 0o777)
     os.symlink(target, folder / "5.lock")  # planted: must not be followed (O_CREAT would create target)
-    domain = env.claim_domain_id()
+    domain = sandbox.claim_domain_id()
     assert domain == 6 and not target.exists()
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
-    env.release_domain_id(domain)
+    sandbox.release_domain_id(domain)
     link = tmp_path / "link_to_folder"
     os.symlink(folder, link)
-    monkeypatch.setattr(env, "_LOCK_DIR", link)
-    with pytest.raises(env.NoFreeDomainError, match="symlink"):
-        env.claim_domain_id()
+    monkeypatch.setattr(sandbox, "_LOCK_DIR", link)
+    with pytest.raises(sandbox.NoFreeDomainError, match="symlink"):
+        sandbox.claim_domain_id()

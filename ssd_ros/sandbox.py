@@ -1,7 +1,7 @@
 """The DDS sandbox of ssd_ros's own runs: tests, CI, ``make demo`` / ``make bench`` and ``tools/run``.
 
 Everything these runs start goes through :func:`localhost_environ` (directly, or by running
-``python -m ssd_ros.ros.env [--own-domain] COMMAND...``), so DDS never leaves the machine:
+``python -m ssd_ros.sandbox [--own-domain] COMMAND...``), so DDS never leaves the machine:
 
 - Discovery and traffic stay on the loopback interface. Jazzy and newer honour
   ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` (and warn about the deprecated ``ROS_LOCALHOST_ONLY``,
@@ -147,14 +147,14 @@ def interactive_domain_id(environ: dict[str, str] | os._Environ[str] = os.enviro
     return int(text)
 
 
-USAGE = """usage: python -m ssd_ros.ros.env [--own-domain] COMMAND [ARGS...]
+USAGE = """usage: python -m ssd_ros.sandbox [--own-domain] COMMAND [ARGS...]
   Run COMMAND with DDS kept on the loopback interface.
   --own-domain  lock a ROS_DOMAIN_ID for COMMAND alone (tests, demo, benchmarks); without it the
                 user's ROS_DOMAIN_ID is kept, or 0 when none is set, so other terminals see the graph."""
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m ssd_ros.ros.env [--own-domain] COMMAND [ARGS...]`` (what ``tools/run`` runs)."""
+    """``python -m ssd_ros.sandbox [--own-domain] COMMAND [ARGS...]`` (what ``tools/run`` runs)."""
     args = sys.argv[1:] if argv is None else argv
     own_domain = args[:1] == ["--own-domain"]
     if own_domain:
