@@ -1,5 +1,5 @@
 # Every target that starts a ROS process goes through tools/run, which keeps DDS on the loopback
-# interface; --own-domain gives the run a locked ROS_DOMAIN_ID of its own (ssd_ros/ros/env.py).
+# interface; --own-domain gives the run a locked ROS_DOMAIN_ID of its own (ssd_ros/sandbox.py).
 RUN := tools/run --own-domain
 PYTEST_ARGS ?=
 
@@ -31,6 +31,12 @@ gpu-check: setup
 
 bench: setup
 	@$(RUN) python benchmarks/run_all.py
+
+# Issue 16's targets, each a ratio measured side by side, in under 5 minutes (benchmarks/bench_quick.py);
+# the last line is one JSON object with every key.
+.PHONY: bench-quick
+bench-quick: setup
+	@$(RUN) python benchmarks/bench_quick.py
 
 # The fuzz suite at ten times the size `make test` runs it (test/fuzz: 100,000 malformed frames and
 # Detect requests through the node's code, 50 damaged bags per storage); a few minutes.

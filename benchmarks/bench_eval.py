@@ -38,7 +38,9 @@ def decoded_frames(bag_path: Path, topic: str) -> list:
     return frames
 
 
-def bench(rounds: int, frame_count: int, workdir: Path) -> bool:
+def bench(rounds: int, frame_count: int, workdir: Path, ratios: dict | None = None) -> bool:
+    """Prints the table; returns whether the target was met and, given ``ratios``, fills it with
+    {bag name: {"offline loop": median ratio, "whole evaluation": median ratio}}."""
     from ssd_ros_training.synth import write_voc_dataset
 
     from ssd_ros.bags.from_dataset import write_dataset_bag
@@ -92,6 +94,8 @@ def bench(rounds: int, frame_count: int, workdir: Path) -> bool:
             raw / other for raw, other in zip(times[(name, "raw Detector")], times[(name, kind)], strict=True))
             for kind in ("offline loop", "whole evaluation"))
         met &= loop_ratio >= TARGET
+        if ratios is not None:
+            ratios[name] = {"offline loop": loop_ratio, "whole evaluation": whole_ratio}
         print(f"| {name} | {fps['raw Detector']:.1f} | {fps['offline loop']:.1f} | {loop_ratio:.2f}x | "
               f"{fps['whole evaluation']:.1f} | {whole_ratio:.2f}x |")
     print(f"\ntarget: offline loop >= {TARGET}x the raw Detector: {'met' if met else 'MISSED'}")

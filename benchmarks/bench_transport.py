@@ -24,9 +24,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from ssd_ros import sandbox  # noqa: E402
 from ssd_ros.node_command import DetectorCommand  # noqa: E402
 from ssd_ros.resources import share_path  # noqa: E402
-from ssd_ros.ros import env  # noqa: E402
 from ssd_ros.ros.transport import LARGE_FRAMES_PROFILE  # noqa: E402
 
 SETTINGS = {
@@ -38,7 +38,7 @@ SETTINGS = {
 
 def plain_shell(domain: int, **extra: str) -> dict[str, str]:
     shell = {name: value for name, value in os.environ.items() if not name.startswith(("FASTRTPS_", "FASTDDS_"))}
-    for name, value in env.loopback_variables(os.environ.get("ROS_DISTRO")).items():  # discovery stays here
+    for name, value in sandbox.loopback_variables(os.environ.get("ROS_DISTRO")).items():  # discovery stays here
         if value is None:
             shell.pop(name, None)
         else:
@@ -107,12 +107,12 @@ def main() -> int:
     for size in args.sizes.split(","):
         width, height = (int(value) for value in size.split("x"))
         for name, extra in SETTINGS.items():
-            domain = env.claim_domain_id()
+            domain = sandbox.claim_domain_id()
             try:
                 received = received_by_node(domain, plain_shell(domain, **extra), width, height, args.frames,
                                             args.rate)
             finally:
-                env.release_domain_id(domain)
+                sandbox.release_domain_id(domain)
             results.append({"camera": name, "size": size, "published": args.frames, "received": received,
                             "rate_hz": args.rate})
             print(f"{name:40s} {size:>10s} {received:>5d}/{args.frames} {received / args.frames:>7.0%}", flush=True)

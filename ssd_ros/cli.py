@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "ssd_ros.datasets.cli",
     "ssd_ros.model_cli",
     "ssd_ros.ros.doctor",
+    "ssd_ros.benchmark.cli",
 ]
 TRAINING_MODULE = "ssd_ros_training.cli"
 TRAINING_COMMANDS = ("train", "export", "synth")

@@ -11,8 +11,9 @@ Contract:
   process and a monitor on an rclpy context of its own. Every process inherits this process's
   environment: DDS settings are whatever the caller has (``tools/run`` keeps them on loopback; on a
   robot they are the robot's). On exit everything gets Ctrl-C (SIGINT) and is waited for.
-- ``measure(rate_hz, seconds)`` plays ``seconds`` at ``rate_hz`` per camera, waits up to ``drain_s``
-  for the answers still in flight, and returns a ``RunMeasurement``: frames sent and answered (a
+- ``measure(rate_hz, seconds)`` plays ``seconds`` at ``rate_hz`` per camera, waits for the answers
+  still in flight (up to ``drain_s``, ending early once ``quiet_s`` passes without one), and returns a
+  ``RunMeasurement``: frames sent and answered (a
   frame is answered when detections with its stamp reached the monitor), input and output rates per
   camera, latencies (header stamp -> receipt), jitter, and the node processes' CPU time over the
   run. ``BenchmarkError`` (a UserError) says what failed (a node that did not start or died, a player
@@ -171,7 +172,8 @@ class GraphSession:
         for process, log in zip(self.nodes, self._node_logs, strict=True):
             while READY_TEXT not in log.read_text(errors="replace"):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    state = "exited" if process.poll() is not None else f"not active after {settings.start_timeout_s:g} s"
+                    state = ("exited" if process.poll() is not None
+                             else f"not active after {settings.start_timeout_s:g} s")
                     raise BenchmarkError(f"the detector node {state} (log {log}):\n{_tail(log)}")
                 time.sleep(0.1)
         topics = ",".join(settings.image_topic(camera) for camera in range(settings.cameras))
@@ -184,7 +186,8 @@ class GraphSession:
         self._reply("starting")
         self._context = rclpy.context.Context()
         rclpy.init(context=self._context)
-        self.monitor = Monitor(self._context, [settings.detection_topic(c) for c in range(settings.cameras)])
+        self.monitor = Monitor(self._context, [settings.detection_topic(c) for c in range(settings.cameras)],
+                               settings.name)
         deadline = time.monotonic() + 30
         while not all(self.monitor.publisher_count(c) for c in range(settings.cameras)):
             if time.monotonic() > deadline:
@@ -231,7 +234,7 @@ class GraphSession:
             if process.poll() is not None:
                 raise BenchmarkError(f"the detector node exited with {process.returncode} (log {log}):\n{_tail(log)}")
 
-    def measure(self, rate_hz: float, seconds: float, drain_s: float = 2.0) -> RunMeasurement:
+    def measure(self, rate_hz: float, seconds: float, drain_s: float = 3.0, quiet_s: float = 0.5) -> RunMeasurement:
         assert self._player is not None and self._player.stdin is not None and self.monitor is not None
         self._check_nodes()
         self.monitor.take()  # stragglers of an earlier run
@@ -243,11 +246,14 @@ class GraphSession:
         arrivals: list[list[tuple[int, int]]] = [[] for _ in sent]
         wanted = [set(stamps) for stamps in sent]
         deadline = time.monotonic() + drain_s
+        last_arrival = time.monotonic()
         while True:
             for camera, received in enumerate(self.monitor.take()):
                 arrivals[camera] += received
+                last_arrival = time.monotonic() if received else last_arrival
             done = all(len(w) <= sum(1 for stamp, _ in a if stamp in w) for w, a in zip(wanted, arrivals, strict=True))
-            if done or time.monotonic() > deadline:
+            # the rest were dropped (newest-frame queue) when nothing more came for quiet_s
+            if done or time.monotonic() > deadline or time.monotonic() - last_arrival > quiet_s:
                 break
             time.sleep(0.02)
         cpu_after, window = total_cpu_seconds(self.node_pids), time.monotonic() - window_start

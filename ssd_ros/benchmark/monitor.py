@@ -1,14 +1,15 @@
-"""The benchmark's monitor: receives the node's detections and notes, per message, its header stamp and receipt time.
+"""The benchmark's monitor: receives the node's detections, noting each one's header stamp and receipt time.
 
-Contract: ``Monitor(context, topics)`` subscribes to every detection topic (reliable, depth 1000, so the
-monitor never drops what the node delivered) with raw (serialised) messages: only the header stamp
-is read, so the monitor costs almost nothing beside the node. Its own thread spins a
+Contract: ``Monitor(context, topics, name)`` (node ``<name>_monitor``) subscribes to every detection
+topic (reliable, depth 1000, so the monitor never drops what the node delivered) with raw (serialised)
+messages: only the header stamp is read, so the monitor costs almost nothing beside the node. Its own thread spins a
 SingleThreadedExecutor on ``context`` until ``close()``. ``take()`` returns and forgets what arrived
 so far: per topic, a list of (stamp ns, receipt ns), receipt on the system clock (the player's stamp
 clock).
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -18,20 +19,20 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from vision_msgs.msg import Detection2DArray
 
-from ssd_ros.eval.online import stamp_of
+from ssd_ros.stamps import cdr_stamp_ns
 
 _QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 
 
 class Monitor:
-    def __init__(self, context: rclpy.context.Context, topics: Sequence[str]) -> None:
+    def __init__(self, context: rclpy.context.Context, topics: Sequence[str], name: str = "ssd_ros_benchmark") -> None:
         self.topics = list(topics)
         self._lock = threading.Lock()
         self._arrivals: list[list[tuple[int, int]]] = [[] for _ in self.topics]
-        self._node = rclpy.create_node("ssd_ros_benchmark_monitor", context=context)
+        self._node = rclpy.create_node(f"{name}_monitor", context=context)
         for index, topic in enumerate(self.topics):
-            self._node.create_subscription(Detection2DArray, topic,
-                                           lambda raw, index=index: self._record(index, raw), _QOS, raw=True)
+            self._node.create_subscription(Detection2DArray, topic, functools.partial(self._record, index), _QOS,
+                                           raw=True)
         self._executor = SingleThreadedExecutor(context=context)
         self._executor.add_node(self._node)
         self._running = True
@@ -41,7 +42,7 @@ class Monitor:
     def _record(self, index: int, raw: bytes) -> None:
         received = time.time_ns()
         with self._lock:
-            self._arrivals[index].append((stamp_of(raw), received))
+            self._arrivals[index].append((cdr_stamp_ns(raw), received))
 
     def _spin(self) -> None:
         while self._running and self._executor.context.ok():

@@ -33,7 +33,7 @@ def schedule_offsets(cameras: int, period: float, phase: str) -> list[float]:
 
 
 def play(publishers: list, payloads: list[bytes], rate: float, seconds: float, phase: str) -> dict:
-    from ssd_ros.eval.online import restamp
+    from ssd_ros.stamps import restamp
 
     period = 1.0 / rate
     offsets = schedule_offsets(len(publishers), period, phase)

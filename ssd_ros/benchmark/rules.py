@@ -43,7 +43,7 @@ def failure(trial: RateTrial, rule: PassRule = PassRule()) -> str | None:
     """Why ``trial`` fails ``rule``, or None when it passes."""
     if trial.sent == 0:
         return "no frame sent"
-    if trial.loss > rule.max_loss:
+    if trial.loss > rule.max_loss + 1e-9:  # 5% of 1000 frames lost is 5%, whatever the float rounding
         return f"{trial.loss:.1%} of frames unanswered (> {rule.max_loss:.0%})"
     if abs(trial.input_hz - trial.output_hz) > rule.max_rate_gap_hz:
         return f"output {trial.output_hz:.1f} Hz vs input {trial.input_hz:.1f} Hz (> {rule.max_rate_gap_hz:g} Hz apart)"

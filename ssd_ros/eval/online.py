@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -59,8 +58,9 @@ from ssd_ros.node_command import DetectorCommand
 from ssd_ros.processes import interrupt_and_wait
 from ssd_ros.progress import progress_bar
 from ssd_ros.ros.params import evaluation_values
+from ssd_ros.ros.statistics import node_counters
 from ssd_ros.ros.transport import configure_transport
-from ssd_ros.stamps import NS_PER_S, ns_to_sec_nanosec, stamp_to_ns
+from ssd_ros.stamps import cdr_stamp_ns, restamp, stamp_to_ns
 from ssd_ros.topics import LABEL_INFO as LABEL_INFO_TOPIC
 from ssd_ros.topics import sibling_topic
 
@@ -97,20 +97,6 @@ class OnlineSettings:
     diagnostics_period_s: float = 0.25  # of a node started here: fresh counters soon after the drain
 
 
-def restamp(cdr: bytes, stamp_ns: int) -> bytes:
-    """The message with header.stamp replaced; the header is the first field of Image and CompressedImage."""
-    little_endian = cdr[1] == 1  # encapsulation CDR_LE = 0x0001, CDR_BE = 0x0000
-    patched = bytearray(cdr)
-    struct.pack_into("<iI" if little_endian else ">iI", patched, 4, *ns_to_sec_nanosec(stamp_ns))
-    return bytes(patched)
-
-
-def stamp_of(cdr: bytes) -> int:
-    """header.stamp in nanoseconds of a message whose first field is a Header (the inverse of ``restamp``)."""
-    sec, nanosec = struct.unpack_from("<iI" if cdr[1] == 1 else ">iI", cdr, 4)
-    return sec * NS_PER_S + nanosec
-
-
 def node_command(settings: OnlineSettings, image_topic: str, compressed: bool) -> list[str]:
     """The node's command line: what ``ros2 run ssd_ros detector --ros-args ...`` runs."""
     parameters: dict[str, object] = {
@@ -127,24 +113,6 @@ def node_command(settings: OnlineSettings, image_topic: str, compressed: bool) -
     return DetectorCommand(name=settings.node_name, parameters=parameters, log_level="info",
                            remappings=[(LABEL_INFO_TOPIC, sibling_topic(settings.detections_topic, LABEL_INFO_TOPIC))]
                            ).python_command()
-
-
-# The node's /diagnostics keys (ssd_ros/ros/statistics.py) that account for frames of one input topic.
-_COUNTER_KEYS = {"frames received": "received", "frames processed": "processed",
-                 "frames dropped (newer frame arrived first)": "dropped"}
-_FAILED_PREFIX = "frames failed: "
-
-
-def node_counters(status) -> dict[str, int]:
-    """The frame counters of one DiagnosticStatus of the node: received, processed, dropped, failed: <kind>."""
-    counters = {}
-    for entry in status.values:
-        name = _COUNTER_KEYS.get(entry.key) or (
-            "failed: " + entry.key[len(_FAILED_PREFIX):] if entry.key.startswith(_FAILED_PREFIX) else
-            "failed: bad input" if entry.key == "frames with bad input" else None)
-        if name is not None and entry.value.strip().isdigit():
-            counters[name] = int(entry.value)
-    return counters
 
 
 class _Replay:
@@ -193,7 +161,7 @@ class _Replay:
 
     def _on_output(self, raw: bytes) -> None:
         self.outputs.append((time.time_ns(), raw))
-        self.answered.add(stamp_of(raw))
+        self.answered.add(cdr_stamp_ns(raw))
 
     def _on_diagnostics(self, array) -> None:
         for status in array.status:

@@ -184,7 +184,8 @@ def _observe(topic: str, seconds: float) -> tuple[TopicObservation, DetectorObse
     from rclpy.serialization import deserialize_message
     from sensor_msgs.msg import CompressedImage, Image
 
-    from ssd_ros.eval.online import node_counters, stamp_of
+    from ssd_ros.ros.statistics import node_counters
+    from ssd_ros.stamps import cdr_stamp_ns
 
     context = rclpy.context.Context()
     rclpy.init(context=context)
@@ -207,7 +208,7 @@ def _observe(topic: str, seconds: float) -> tuple[TopicObservation, DetectorObse
         first: list[bytes] = []
 
         def on_frame(raw: bytes) -> None:
-            stamps.append(stamp_of(raw))
+            stamps.append(cdr_stamp_ns(raw))
             arrivals.append(time.monotonic())
             if not first:
                 first.append(raw)

@@ -120,3 +120,21 @@ class DetectorStatistics:
                 counters.node_latency_ms.clear()
             self._previous_time = now
         return reports
+
+
+# The keys of as_key_values() that account for the frames of one input topic, and how node_counters names them.
+_COUNTER_KEYS = {"frames received": "received", "frames processed": "processed",
+                 "frames dropped (newer frame arrived first)": "dropped"}
+_FAILED_PREFIX = "frames failed: "
+
+
+def node_counters(status) -> dict[str, int]:
+    """The frame counters of one DiagnosticStatus of the node: received, processed, dropped, failed: <kind>."""
+    counters = {}
+    for entry in status.values:
+        name = _COUNTER_KEYS.get(entry.key) or (
+            "failed: " + entry.key[len(_FAILED_PREFIX):] if entry.key.startswith(_FAILED_PREFIX) else
+            "failed: bad input" if entry.key == "frames with bad input" else None)
+        if name is not None and entry.value.strip().isdigit():
+            counters[name] = int(entry.value)
+    return counters

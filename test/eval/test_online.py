@@ -131,7 +131,7 @@ def test_no_running_node_is_a_clear_error(dataset_bag, tmp_path, capsys):
 
 def test_restamp_patches_the_header_of_both_byte_orders():
     from ssd_ros.bags.types import bag_typestore
-    from ssd_ros.eval.online import restamp
+    from ssd_ros.stamps import restamp
 
     store = bag_typestore()
     types = store.types

@@ -18,8 +18,8 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from paths import REPO_ROOT
 
-from ssd_ros.eval.online import node_counters
 from ssd_ros.resources import share_path
+from ssd_ros.ros.statistics import node_counters
 from ssd_ros.ros.transport import LARGE_FRAMES_PROFILE, PROFILE_VARIABLES, configure_transport
 
 CAMERA = REPO_ROOT / "benchmarks" / "camera_publisher.py"
