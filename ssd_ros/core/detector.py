@@ -76,6 +76,8 @@ class Detector:
         if graph is not None:  # before the backend: a wrong description is one clear line
             source = str(config_path) if config_path else f"(metadata of {model_path.name})"
             check_spec_against_graph(spec, graph, source)
+        if backend == "auto":  # its timing workers load the model the way this call does
+            backend_options.setdefault("model_config", str(config_path) if config_path else None)
         detector = cls(spec, create_backend(backend, model_path, device=device, num_threads=num_threads,
                                         precision=precision, **backend_options))
         detector.model_path = model_path

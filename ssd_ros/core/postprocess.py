@@ -14,15 +14,19 @@ Contract (one image):
   the result is in visiting order, cut at ``max_detections``.
 This is the procedure of torchvision's SSD.postprocess_detections (strict inequalities included).
 
-How NMS runs (class_wise_nms): greedy NMS decides each box from the boxes before it only, so the
-first ``max_detections`` kept boxes depend only on a prefix of the visiting order. NMS runs on a
-prefix (a few times ``max_detections`` boxes, grown 4x while it keeps too few), and only that prefix
-is decoded. OpenCV's cv2.dnn.NMSBoxesBatched (C++) proposes the kept set; a vectorised check then
-proves it is the greedy result under the contract's IoU (kept <=> no earlier kept box of the class
-overlaps it by more than the threshold; by induction over the visiting order only the greedy result
-passes). OpenCV differs from the contract in ways that matter only at the margins: it computes IoU
-in double precision (pairs within rounding of the threshold), and it counts two zero-area boxes as
-IoU 1 (here 0: a zero-area box never suppresses nor is suppressed, so those boxes bypass OpenCV).
+How it runs: greedy NMS decides each box from the boxes before it only, so the first
+``max_detections`` kept boxes depend only on a prefix of the visiting order. postprocess takes the
+candidates scoring at least a cut value (estimated from a sample of priors so that about
+2 * max_detections candidates pass; any cut gives a true prefix, and the per-class top-k is exact
+within it), decodes only those, and runs NMS on them; while a prefix keeps fewer than
+``max_detections``, a longer one (at the keep rate seen) follows, up to all candidates. The NMS
+itself: OpenCV's cv2.dnn.NMSBoxesBatched (C++; OpenCV is a runtime dependency already, torch is
+not) proposes the kept set; a vectorised check (is_greedy_result) then proves it is the greedy
+result under the contract's IoU (kept <=> no earlier kept box of the class overlaps it by more than
+the threshold; by induction over the visiting order only the greedy result passes). OpenCV differs
+from the contract only at the margins: it computes IoU in double precision (pairs within rounding
+of the threshold can differ), and it counts two zero-area boxes as IoU 1 (here 0: a zero-area box
+never suppresses nor is suppressed, so those boxes bypass OpenCV).
 Its other semantics are set to match: input already in visiting order with strictly decreasing
 stand-in scores (its stable sort keeps ties in that order), score threshold 0 (every stand-in is
 above it), eta 1 (no adaptive threshold), top_k 0 (no cut), suppression on IoU > threshold. When
@@ -31,6 +35,7 @@ the check fails the pure-numpy greedy NMS (greedy_nms, the reference) decides th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -40,9 +45,20 @@ from ssd_ros.core.types import PostprocessConfig
 
 BoxSource = np.ndarray | Callable[[np.ndarray], np.ndarray]
 
-# NMS runs first on the best max(PREFIX_PER_DETECTION * max_detections, MIN_PREFIX) candidates
-PREFIX_PER_DETECTION = 4
-MIN_PREFIX = 256
+# NMS runs first on about the best 2 * max(max_detections, MIN_PREFIX) candidates, then, while a
+# prefix keeps fewer than max_detections, on one long enough at the rate it kept (at least twice as
+# long). OpenCV compares each box with every box kept before it (all classes), so a prefix much
+# longer than needed costs quadratically.
+MIN_PREFIX = 64
+SAMPLE_ROWS = 512  # priors sampled to estimate the score cut of a prefix
+# OpenCV's stubs type the arguments as sequences; it takes numpy arrays (boxes as Rect2d: float64 x, y, w, h)
+_NMS_BOXES_BATCHED: Any = cv2.dnn.NMSBoxesBatched
+
+
+def _next_count(count: int, prefix: int, kept: int, wanted: int) -> int:
+    """The next prefix length to try: enough at the keep rate seen so far (x1.5), at least 2x."""
+    at_rate = 3 * prefix * wanted // (2 * kept) if kept else 4 * count
+    return max(2 * count, at_rate)
 
 
 def class_mask(num_classes: int, background_index: int | None, allowlist: frozenset[int] | None) -> np.ndarray:
@@ -101,11 +117,12 @@ def best_candidates(scores: np.ndarray, limits: np.ndarray, top_k: int,
 
 
 def _estimated_cut(scores: np.ndarray, limits: np.ndarray, count: int) -> np.generic | None:
-    """A score about ``count`` candidates reach, from every stride-th prior; None: (about) all do."""
-    stride = max(1, count // 32)
+    """A score about ``count`` candidates reach, estimated from about SAMPLE_ROWS evenly spaced
+    priors; None where (about) all candidates would be needed."""
+    stride = max(1, len(scores) // SAMPLE_ROWS)
     sample = scores[::stride]
     values = sample[sample > limits]
-    wanted = -(-2 * count // stride)  # twice the expected need: rarely short
+    wanted = -(-count // stride)
     if len(values) <= wanted:
         return None
     return np.partition(values, len(values) - wanted)[len(values) - wanted]
@@ -161,7 +178,7 @@ def _opencv_proposal(boxes: np.ndarray, class_ids: np.ndarray, iou_threshold: fl
         corners = boxes[solid].astype(np.float64)
         xywh = np.concatenate([corners[:, :2], corners[:, 2:] - corners[:, :2]], axis=1)
         rank = np.arange(len(solid), 0, -1, dtype=np.float32)  # stand-in scores: the visiting order
-        chosen = cv2.dnn.NMSBoxesBatched(xywh, rank, class_ids[solid].astype(np.int32), 0.0, float(iou_threshold),
+        chosen = _NMS_BOXES_BATCHED(xywh, rank, class_ids[solid].astype(np.int32), 0.0, float(iou_threshold),
                                          1.0, 0)
         kept[solid] = False
         kept[solid[np.asarray(chosen, np.int64).reshape(-1)]] = True
@@ -210,13 +227,13 @@ def class_wise_nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray,
 
     Equal to greedy_nms (the module docstring says how it runs). Scores must not be NaN.
     """
-    count = max(PREFIX_PER_DETECTION * max_detections, MIN_PREFIX)
+    count = max(2 * max_detections, 2 * MIN_PREFIX)
     while True:
         order = _best_first(scores, count)
         kept = _nms_in_order(boxes[order], class_ids[order], iou_threshold, max_detections)
         if len(kept) == max_detections or len(order) == len(scores):
             return order[kept]
-        count *= 4
+        count = _next_count(count, len(order), len(kept), max_detections)
 
 
 def postprocess(scores: np.ndarray, boxes: BoxSource, config: PostprocessConfig,
@@ -224,7 +241,7 @@ def postprocess(scores: np.ndarray, boxes: BoxSource, config: PostprocessConfig,
     """Final (boxes xyxy [K, 4] float32, scores [K] float32, class ids [K] int64) of one image."""
     classes = class_mask(scores.shape[1], background_index, config.class_allowlist)
     limits = class_limits(config.thresholds(scores.shape[1]), classes)
-    count = max(PREFIX_PER_DETECTION * config.max_detections, MIN_PREFIX)
+    count = 2 * max(config.max_detections, MIN_PREFIX)
     while True:
         priors, class_ids, values, complete = best_candidates(scores, limits, config.top_k_candidates, count)
         if len(priors) == 0 and complete:
@@ -234,7 +251,7 @@ def postprocess(scores: np.ndarray, boxes: BoxSource, config: PostprocessConfig,
         if len(kept) == config.max_detections or complete:
             return (candidate_boxes[kept].astype(np.float32), values[kept].astype(np.float32),
                     class_ids[kept].astype(np.int64))
-        count *= 4
+        count = _next_count(count, len(priors), len(kept), config.max_detections)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

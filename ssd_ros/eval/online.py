@@ -81,7 +81,7 @@ class OnlineSettings:
     start_node: bool = True
     model: Path | None = None  # None: the node's embedded default model
     model_config: Path | None = None
-    backend: str = "onnxruntime"
+    backend: str = field(default_factory=lambda: evaluation_values()["backend"])
     score_threshold: float = field(default_factory=lambda: evaluation_values()["score_threshold"])
     nms_iou_threshold: float = field(default_factory=lambda: evaluation_values()["nms_iou_threshold"])
     max_detections: int = field(default_factory=lambda: evaluation_values()["max_detections"])

@@ -306,8 +306,9 @@ class DetectorNode(LifecycleNode):
                                                     self._publish_diagnostics)
         self._detect_service = self.create_service(Detect, "detect", self._on_detect_request)
         self._publish_model_description(runtime)
+        selection = f"; {detector.backend.selection}" if detector.backend.selection else ""
         self.get_logger().info(f"configured: {self._model_info.model_path} on {detector.backend_name} "
-                               f"({detector.device}), {len(detector.spec.labels)} classes")
+                               f"({detector.device}), {len(detector.spec.labels)} classes{selection}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:

@@ -80,7 +80,7 @@ def test_every_parameter_is_described_and_its_default_is_valid():
     ({"nms_iou_threshold": -0.1}, "nms_iou_threshold must be within [0, 1]"),
     ({"score_threshold": float("nan")}, "score_threshold must be a finite number"),
     ({"max_detections": 0}, "max_detections must be within [1, 10000]"),
-    ({"backend": "tensorflow"}, "backend must be one of 'onnxruntime', 'tensorrt', 'openvino', 'torch'"),
+    ({"backend": "tensorflow"}, "backend must be one of 'auto', 'onnxruntime', 'tensorrt', 'openvino', 'torch'"),
     ({"image_topics": []}, "image_topics must list at least one"),
     ({"image_topics": ["a", "a"]}, "duplicates"),
     ({"image_topics": ["a", "b"], "detection_topics": ["x"]}, "one output per image topic (2), got 1"),

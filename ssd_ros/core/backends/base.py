@@ -4,7 +4,8 @@ Contract: ``Backend.run(batch)`` takes the model input as produced by the pre-pr
 ([B, 3, H, W] or [B, H, W, 3]) and returns every graph output by name as a numpy array with the
 batch as first axis. ``batch_size`` is the graph's fixed batch size, or None if it accepts any.
 Backends are created by name through ``create_backend``, which imports the backend's module (and
-its library) only then; a missing library raises ModelLoadError saying what to install.
+its library) only then; a missing library raises ModelLoadError saying what to install. The name
+"auto" returns the backend auto.py picks for the model and machine.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ BACKENDS = {
                  "install TensorRT with its Python bindings (JetPack on a Jetson: sudo apt install nvidia-jetpack; "
                  "x86: pip install tensorrt) and cuda-python (see the README's Jetson section)"),
     "torch": ("ssd_ros.core.backends.torch_backend", "torch", "pip install torch torchvision"),
+    # the fastest of onnxruntime and OpenVINO for the model and machine, measured once (auto.py)
+    "auto": ("ssd_ros.core.backends.auto", "onnxruntime", "pip install onnxruntime openvino"),
 }
 
 
@@ -36,6 +39,7 @@ class Backend(ABC):
     input_name: str
     output_names: tuple[str, ...]
     batch_size: int | None
+    selection: str = ""  # how this backend was chosen (backend auto: what, and why); empty when named
 
     @abstractmethod
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
