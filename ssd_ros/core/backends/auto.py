@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import platform
+import select
 import statistics
 import subprocess
 import sys
@@ -57,6 +58,7 @@ DEFAULT_CACHE = Path("~/.cache/ssd_ros/backend_choice.json")
 CACHE_FORMAT = 1
 MAX_RECORDS = 64
 WARMUP, ROUNDS, RUNS = 2, 3, 2
+ANSWER_TIMEOUT_S = 180.0  # loading and timing even SSD300 takes far less: a silent worker has hung
 CHECK_SCORE, MATCH_SCORE = 0.05, 0.1
 SCORE_TOL, BOX_TOL = 0.02, 0.01
 # onnxruntime's threads busy-wait a while after each run (spin_wait): left running into the next
@@ -232,6 +234,11 @@ class Worker:
 
     def _answer(self) -> dict[str, Any]:
         assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], ANSWER_TIMEOUT_S)
+        if not ready:  # a hung worker must not hang the node's start: it loses, and the others decide
+            self.process.kill()
+            self.process.wait()
+            return {"error": f"no answer within {ANSWER_TIMEOUT_S:.0f} s"}
         line = self.process.stdout.readline()
         if line:
             return json.loads(line)
