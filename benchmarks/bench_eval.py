@@ -33,7 +33,7 @@ def decoded_frames(bag_path: Path, topic: str) -> list:
     with Bag(bag_path) as bag:
         frames = []
         for message in bag.messages(topic):
-            frame, color = decode_frame(bag.decode(message), message.msgtype)
+            frame, color = decode_frame(bag.camera_message(message), message.msgtype)
             frames.append((frame.copy(), color))
     return frames
 

@@ -83,8 +83,11 @@ def part_peak(rounds: int) -> dict:
 
             def trial(rate: float):
                 measurement = session.measure(rate, 2.0)
+                cpu = {"node": measurement.node_cpu_s, "player+monitor": measurement.harness_cpu_s}
+                shares = ", ".join(f"{name} {100 * value / measurement.window_s:.0f}%" for name, value in cpu.items()
+                                   if value is not None)
                 print(f"  {rate:6.1f} Hz: {measurement.answered}/{measurement.sent} answered, "
-                      f"{measurement.output_hz:.1f} Hz out", flush=True)
+                      f"{measurement.output_hz:.1f} Hz out; CPU of one core: {shares}", flush=True)
                 return measurement.trial
 
             search = search_peak(trial, 0.3 * alone, 1.25 * alone, tolerance=0.03, max_trials=5)

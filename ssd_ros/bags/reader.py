@@ -11,7 +11,8 @@ Contract:
   the bag is damaged part-way (an MCAP chunk whose checksum does not match, a malformed SQLite page,
   bytes rosbags cannot parse) it stops there and ``bag.damage[topic]`` says where and why;
   ``bag.decode(message)`` returns the rosbags message object or raises ``UnreadableMessage`` (for
-  any failure to deserialize, never another exception).
+  any failure to deserialize, never another exception); ``bag.camera_message(message)`` gives a
+  camera message's fields the way the node reads them (ssd_ros.camera_cdr: no pixel copy), same errors.
 - A bag file whose content is not what its name says (an SQLite file named .bag) is a BagError
   naming both, before rosbags reads it by its suffix.
 - ``read_frame_keys(bag, topic)`` reads the header of every camera frame (no pixel decoding):
@@ -34,6 +35,7 @@ import numpy as np
 
 from ssd_ros.bags.errors import BagError
 from ssd_ros.bags.types import CAMERA_TYPES, COMPRESSED_IMAGE, bag_typestore
+from ssd_ros.camera_cdr import MalformedCdr, UnsupportedEncapsulation, parse_camera_cdr
 from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS, FrameError, compressed_to_frame, image_to_frame
 from ssd_ros.stamps import stamp_to_ns
 
@@ -211,6 +213,18 @@ class Bag:
             raise UnreadableMessage(f"cannot deserialize {message.msgtype}: "
                                     f"{' '.join(str(error).split())[:200] or type(error).__name__}") from None
 
+    def camera_message(self, message: BagMessage):
+        """A camera message's fields, read from its CDR bytes without a pixel copy (camera_cdr, the node's
+        reader) in ROS 2 bags; deserialised by rosbags in ROS 1 bags and other encapsulations."""
+        if not self.is_ros1 and message.msgtype in CAMERA_TYPES:
+            try:
+                return parse_camera_cdr(message.raw, message.msgtype)
+            except UnsupportedEncapsulation:
+                pass
+            except MalformedCdr as error:
+                raise UnreadableMessage(f"cannot deserialize {message.msgtype}: {error}") from None
+        return self.decode(message)
+
     def to_cdr(self, message: BagMessage) -> bytes:
         """A camera message as ROS 2 CDR bytes, e.g. to publish it.
 
@@ -236,7 +250,7 @@ def read_frame_keys(bag: Bag, topic: str) -> list[FrameKey]:
     keys = []
     for message in bag.messages(topic):
         try:
-            msg = bag.decode(message)
+            msg = bag.camera_message(message)
         except UnreadableMessage as error:
             keys.append(FrameKey(message.index, message.log_ns, None, "", None, None, str(error)))
             continue

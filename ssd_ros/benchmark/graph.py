@@ -22,6 +22,7 @@ Contract:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,8 @@ class RunMeasurement:
     jitter_ms: dict[str, float]
     node_cpu_s: float | None  # CPU time of the node processes over the run and its drain
     window_s: float  # wall time of that CPU window
+    # CPU time of the player and monitor processes in that window: on a small host they share the node's cores
+    harness_cpu_s: float | None = None
 
     @property
     def trial(self) -> RateTrial:
@@ -107,11 +110,13 @@ class RunMeasurement:
                 "sent": self.sent, "answered": self.answered, "loss": self.trial.loss,
                 "input_hz": self.input_hz, "output_hz": self.output_hz, "latency_ms": self.latency_ms,
                 "jitter_ms": self.jitter_ms, "node_cpu_s": self.node_cpu_s, "window_s": self.window_s,
-                "node_cpu_percent": self.cpu_percent, "node_cpu_ms_per_frame": self.cpu_ms_per_frame}
+                "node_cpu_percent": self.cpu_percent, "node_cpu_ms_per_frame": self.cpu_ms_per_frame,
+                "harness_cpu_s": self.harness_cpu_s}
 
 
 def summarise(offered_hz: float, sent_stamps: Sequence[Sequence[int]], arrivals: Sequence[Sequence[tuple[int, int]]],
-              elapsed_s: float, node_cpu_s: float | None, window_s: float) -> RunMeasurement:
+              elapsed_s: float, node_cpu_s: float | None, window_s: float,
+              harness_cpu_s: float | None = None) -> RunMeasurement:
     """A run's figures from the stamps sent and the (stamp, receipt) pairs that came back, per camera."""
     latencies, jitters, answered_per_camera = [], [], []
     for sent, received in zip(sent_stamps, arrivals, strict=True):
@@ -131,7 +136,7 @@ def summarise(offered_hz: float, sent_stamps: Sequence[Sequence[int]], arrivals:
         latency_ms=latency_summary(latencies),
         jitter_ms={"mean": sum(jitter_means) / len(jitter_means) if jitter_means else float("nan"),
                    "max": max(jitter_maxes) if jitter_maxes else float("nan")},
-        node_cpu_s=node_cpu_s, window_s=window_s)
+        node_cpu_s=node_cpu_s, window_s=window_s, harness_cpu_s=harness_cpu_s)
 
 
 class GraphSession:
@@ -238,7 +243,9 @@ class GraphSession:
         assert self._player is not None and self._player.stdin is not None and self.monitor is not None
         self._check_nodes()
         self.monitor.take()  # stragglers of an earlier run
-        cpu_before, window_start = total_cpu_seconds(self.node_pids), time.monotonic()
+        harness = [self._player.pid, os.getpid()]  # the monitor runs in this process
+        cpu_before, harness_before = total_cpu_seconds(self.node_pids), total_cpu_seconds(harness)
+        window_start = time.monotonic()
         self._player.stdin.write(json.dumps({"rate": rate_hz, "seconds": seconds}) + "\n")
         self._player.stdin.flush()
         reply = self._reply(f"playing at {rate_hz:g} Hz")
@@ -256,10 +263,12 @@ class GraphSession:
             if done or time.monotonic() > deadline or time.monotonic() - last_arrival > quiet_s:
                 break
             time.sleep(0.02)
-        cpu_after, window = total_cpu_seconds(self.node_pids), time.monotonic() - window_start
+        cpu_after, harness_after = total_cpu_seconds(self.node_pids), total_cpu_seconds(harness)
+        window = time.monotonic() - window_start
         self._check_nodes()
         node_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-        return summarise(rate_hz, sent, arrivals, float(reply["elapsed"]), node_cpu, window)
+        harness_cpu = None if harness_before is None or harness_after is None else harness_after - harness_before
+        return summarise(rate_hz, sent, arrivals, float(reply["elapsed"]), node_cpu, window, harness_cpu)
 
 
 def _tail(log: Path, lines: int = 25) -> str:

@@ -34,7 +34,7 @@ def _decoded_frames(bag: Bag, topic: str, wanted: set[int]) -> Iterator[tuple[in
     """(frame index, (frame, color) or the reason it is unreadable) for the wanted frames, in order."""
     def decode(message):
         try:
-            return decode_frame(bag.decode(message), message.msgtype)
+            return decode_frame(bag.camera_message(message), message.msgtype)
         except UnreadableMessage as error:
             return error
 

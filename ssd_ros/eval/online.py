@@ -307,7 +307,7 @@ def _replay_frames(bag: Bag, image_topic: str, frames: list[FrameKey], settings:
         for position, message in enumerate(readable):
             bar.update()
             try:
-                decode_frame(bag.decode(message), message.msgtype)
+                decode_frame(bag.camera_message(message), message.msgtype)
             except UnreadableMessage as error:
                 published.unreadable[message.index] = str(error)
                 continue

@@ -39,7 +39,7 @@ def check_decodable(bag: Bag, topic: str, wanted: set[int], result: ModeOutput) 
             if message.index not in wanted:
                 continue
             try:
-                frame, _ = decode_frame(bag.decode(message), message.msgtype)
+                frame, _ = decode_frame(bag.camera_message(message), message.msgtype)
                 result.frame_sizes[message.index] = (frame.shape[1], frame.shape[0])
             except UnreadableMessage as error:
                 result.unreadable[message.index] = str(error)

@@ -4,6 +4,9 @@ Contract:
 - ``image_to_frame`` / ``compressed_to_frame`` / ``FrameError`` come from :mod:`ssd_ros.camera_frames`
   (ROS-free, shared with the bag reader); ``frame_from_message(msg, max_pixels)`` picks one by message
   type; frames of more than ``max_pixels`` raise ``FrameTooLarge`` (a FrameError) before decoding.
+- ``camera_message(data, message_type)``: the serialised bytes of a raw subscription as a message view
+  (``ssd_ros.camera_cdr``: fields without a pixel copy), deserialised by rclpy only when the bytes are
+  not plain CDR; ``ros_header`` turns its header into a std_msgs/Header for the outputs.
   Malformed input raises ``FrameError`` whose message names the problem and the fix; callers
   report it per topic and go on with the next frame.
 - ``detections_to_msg`` produces one ``Detection2DArray`` with the input header copied; boxes are
@@ -12,7 +15,11 @@ Contract:
 """
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
+from builtin_interfaces.msg import Time
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import (
@@ -23,13 +30,41 @@ from vision_msgs.msg import (
     VisionClass,
 )
 
+from ssd_ros.camera_cdr import (
+    COMPRESSED_IMAGE,
+    IMAGE,
+    CdrCompressedImage,
+    CdrHeader,
+    CdrImage,
+    MalformedCdr,
+    UnsupportedEncapsulation,
+    parse_camera_cdr,
+)
 from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS, compressed_to_frame, image_to_frame
 from ssd_ros.camera_frames import FrameError as FrameError  # re-exported: node and tests import it from here
 from ssd_ros.core import Detections
 
+CameraMessage: TypeAlias = "Image | CompressedImage | CdrImage | CdrCompressedImage"
 
-def frame_from_message(msg: Image | CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
-    if isinstance(msg, CompressedImage):
+
+def camera_message(data: bytes, message_type: type[Image] | type[CompressedImage]) -> CameraMessage:
+    try:
+        return parse_camera_cdr(data, COMPRESSED_IMAGE if message_type is CompressedImage else IMAGE)
+    except UnsupportedEncapsulation as unsupported:  # e.g. XCDR2 from another rmw: rclpy's type support reads it
+        try:
+            return deserialize_message(data, message_type)
+        except Exception as error:
+            raise MalformedCdr(f"{unsupported}, and rclpy cannot deserialise it either ({error})") from None
+
+
+def ros_header(header: Header | CdrHeader) -> Header:
+    if isinstance(header, Header):
+        return header
+    return Header(stamp=Time(sec=header.stamp.sec, nanosec=header.stamp.nanosec), frame_id=header.frame_id)
+
+
+def frame_from_message(msg: CameraMessage, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
+    if isinstance(msg, (CompressedImage, CdrCompressedImage)):
         return compressed_to_frame(msg, max_pixels)
     return image_to_frame(msg, max_pixels)
 

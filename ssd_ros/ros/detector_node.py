@@ -7,7 +7,8 @@ Data flow and threading:
   they never wait for inference. They run on the executor's spinning thread
   (:class:`~ssd_ros.ros.executor.InlineFramesExecutor`); everything else, model loads included,
   runs in its thread pool, so reloading a model never stops frame reception.
-- One worker thread takes the newest frame of every camera, converts, runs the model on them as
+- Camera subscriptions are raw (serialised bytes): one worker thread takes the newest frame of every
+  camera, reads it without a pixel copy (ssd_ros.camera_cdr), converts, runs the model on them as
   one batch and publishes one Detection2DArray per frame (empty ones included) with the input
   header copied. Frames replaced before the worker got to them are counted as dropped.
 - Nothing in the frame path can stop the node: every failure of a frame (bad input, a frame over
@@ -63,11 +64,13 @@ from ssd_ros.core import Detector, ModelLoadError, trial_run
 from ssd_ros.drawing import draw_detections
 from ssd_ros.ros.conversions import (
     FrameError,
+    camera_message,
     detections_to_msg,
     frame_from_message,
     frame_to_image,
     hypothesis_class_ids,
     label_info_msg,
+    ros_header,
 )
 from ssd_ros.ros.executor import InlineFramesExecutor
 from ssd_ros.ros.frame_queue import LatestFrameQueue, PendingFrame
@@ -175,6 +178,7 @@ class DetectorNode(LifecycleNode):
         self._stats = DetectorStatistics(len(self.image_topics))
         self._worker: threading.Thread | None = None
         self._camera_subscriptions: list = []
+        self._camera_message_type: type[Image] | type[CompressedImage] = Image  # what the subscriptions carry
         # Frame callbacks only queue the message; InlineFramesExecutor runs them on its spinning thread.
         self.frame_callback_group = MutuallyExclusiveCallbackGroup()
         self._detection_publishers: list = []
@@ -315,6 +319,7 @@ class DetectorNode(LifecycleNode):
         self._queue = LatestFrameQueue(len(self.image_topics))
         compressed = self._node_parameters.image_transport == "compressed"
         message_type = CompressedImage if compressed else Image
+        self._camera_message_type = message_type
         qos_options = QoSOverridingOptions.with_default_policies()
         for camera, topic in enumerate(self.image_topics):
             input_topic = f"{topic}/compressed" if compressed else topic
@@ -324,7 +329,8 @@ class DetectorNode(LifecycleNode):
 
             self._camera_subscriptions.append(self.create_subscription(
                 message_type, input_topic, on_frame,
-                qos_profile_sensor_data, callback_group=self.frame_callback_group, qos_overriding_options=qos_options))
+                qos_profile_sensor_data, callback_group=self.frame_callback_group, qos_overriding_options=qos_options,
+                raw=True))  # bytes: read in the worker without a copy (camera_cdr); a dropped frame costs nothing
         self._worker = threading.Thread(target=self._process_frames, name="ssd_detector_worker", daemon=True)
         self._worker.start()
         result = super().on_activate(state)
@@ -392,33 +398,33 @@ class DetectorNode(LifecycleNode):
                         self._report_failure(pending.camera, INTERNAL_ERROR, error)
 
     def _process_batch(self, runtime: Runtime, frames: list[PendingFrame]) -> None:
-        decoded: dict[str, list[tuple[PendingFrame, Any]]] = {}
+        decoded: dict[str, list[tuple[PendingFrame, Header, Any]]] = {}
         max_pixels = runtime.settings.parameters.max_image_pixels
         for pending in frames:
             try:
-                frame, color = frame_from_message(pending.message, max_pixels)
+                message = camera_message(pending.message, self._camera_message_type)
+                frame, color = frame_from_message(message, max_pixels)
             except FrameError as error:
                 self._report_failure(pending.camera, error.kind, error)
                 continue
             except Exception as error:  # a decoder's own exception (e.g. cv2.error) on a strange frame
                 self._report_failure(pending.camera, DECODE_FAILED, error)
                 continue
-            decoded.setdefault(color, []).append((pending, frame))
+            decoded.setdefault(color, []).append((pending, ros_header(message.header), frame))
         for color, items in decoded.items():
             try:
-                results = runtime.detector.detect_batch([frame for _, frame in items], color=color,
+                results = runtime.detector.detect_batch([frame for _, _, frame in items], color=color,
                                                         post=runtime.settings.postprocess)
             except Exception as error:
-                for pending, _ in items:
+                for pending, _, _ in items:
                     self._report_failure(pending.camera, INFERENCE_FAILED, error)
                 continue
             inference_ms = float(runtime.detector.last_timings.get("inference_ms", 0.0)) / len(items)
-            for (pending, frame), detections in zip(items, results, strict=True):
-                self._publish_result(runtime, pending, frame, color, detections, inference_ms)
+            for (pending, header, frame), detections in zip(items, results, strict=True):
+                self._publish_result(runtime, pending, header, frame, color, detections, inference_ms)
 
-    def _publish_result(self, runtime: Runtime, pending: PendingFrame, frame, color: str, detections,
-                        inference_ms: float) -> None:
-        header: Header = pending.message.header
+    def _publish_result(self, runtime: Runtime, pending: PendingFrame, header: Header, frame, color: str,
+                        detections, inference_ms: float) -> None:
         try:
             self._detection_publishers[pending.camera].publish(
                 detections_to_msg(detections, header, runtime.class_ids))

@@ -1,9 +1,10 @@
 """Fuzzing the node's frame path in-process: thousands of malformed inputs through the node's own code.
 
 A real DetectorNode (the default model, configured and active, on the test's own ROS context) gets
-each generated Image / CompressedImage through ``_process_batch`` (what its worker thread runs for
-every frame) and each Detect request through ``_on_detect_request`` (the service callback). The
-properties checked for every case:
+each generated Image / CompressedImage, serialised as a raw subscription receives it (one in ten
+then cut short or with bytes of its header and size fields overwritten), through ``_process_batch``
+(what its worker thread runs for every frame) and each Detect request through ``_on_detect_request``
+(the service callback). The properties checked for every case:
 - nothing raises out of the frame path or the service;
 - every frame is accounted for: published, or failed and counted by kind, exactly once;
 - malformed input is recognised as such (kinds "bad input" / "frame too large"): no frame fails
@@ -25,6 +26,7 @@ import time
 import numpy as np
 import pytest
 from fuzz_inputs import compressed_case, detect_case, image_case, png_bomb
+from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CompressedImage, Image
 
 from ssd_ros.ros.frame_queue import PendingFrame
@@ -55,6 +57,16 @@ def node(ros_context):
     detector_node.destroy_node()
 
 
+def corrupt_bytes(rng: np.random.Generator, name: str, raw: bytes) -> tuple[str, bytes]:
+    if rng.random() < 0.5:
+        end = int(rng.integers(0, len(raw)))
+        return f"{name} cut to {end} bytes", raw[:end]
+    position = int(rng.integers(0, min(len(raw), 64)))  # the header and the size fields
+    patched = bytearray(raw)
+    patched[position:position + 4] = rng.integers(0, 256, 4, dtype=np.uint8).tobytes()
+    return f"{name} bytes {position}.. overwritten", bytes(patched[:len(raw)])
+
+
 def _counts(node) -> tuple[int, dict[str, int]]:
     report = node._stats.snapshot([0], [0])[0]
     return report.processed, dict(report.failed)
@@ -72,10 +84,13 @@ def test_malformed_frames_never_escape_the_frame_path(node, small_bomb):
             name, msg = image_case(rng, Image)
         else:
             name, msg = compressed_case(rng, CompressedImage, small_bomb)
+        raw = serialize_message(msg)  # what the node's raw subscriptions receive
+        if index % 10 == 9:  # bytes a broken publisher could send: cut short or with an overwritten field
+            name, raw = corrupt_bytes(rng, name, raw)
         kind = name.split(" ")[0]
         sent[kind] = sent.get(kind, 0) + 1
         try:
-            node._process_batch(runtime, [PendingFrame(0, msg, time.monotonic())])
+            node._process_batch(runtime, [PendingFrame(0, raw, time.monotonic())])
         except Exception as error:  # the property under test: this never happens
             pytest.fail(f"case {index} ({name}, seed {SEED}) escaped the frame path: {error!r}")
     processed, failed = _counts(node)
