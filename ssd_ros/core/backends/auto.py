@@ -49,6 +49,7 @@ from typing import IO, Any
 import numpy as np
 
 from ssd_ros.core.backends.base import Backend, create_backend
+from ssd_ros.core.backends.cpu_threads import usable_cpus
 from ssd_ros.core.errors import ModelLoadError
 from ssd_ros.core.hashing import file_sha256
 
@@ -162,8 +163,8 @@ def library_version(name: str) -> str:
 def choice_key(model_path: Path, num_threads: int, spin_wait: bool, precision: str) -> dict[str, Any]:
     return {"model_sha256": file_sha256(model_path), **cpu_description(),
             "onnxruntime": library_version("onnxruntime"), "openvino": library_version("openvino"),
-            "num_threads": num_threads, "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(), "spin_wait": spin_wait, "precision": precision}
+            "num_threads": num_threads, "usable_cpus": len(usable_cpus()), "spin_wait": spin_wait,
+            "precision": precision}
 
 
 def read_cache(path: Path) -> list[dict[str, Any]]:

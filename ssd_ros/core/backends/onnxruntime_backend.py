@@ -14,6 +14,9 @@ cover all of them), and gives the dynamic batch axis one profile 1..``max_batch_
 inference (evaluation, benchmarks), but at camera rates the threads spin most of the time between
 frames: measured here at 30 Hz, 44 ms of CPU per frame with spinning against 10 ms without, for a 5 ms
 model. The detector node turns it off unless asked (parameter ``cpu_spin_wait``).
+
+Threads: ``num_threads`` 0 means one per physical core this process may use (cpu_threads.py), set
+explicitly so ORT neither pins its threads to cores nor ignores a container's CPU limit.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import onnxruntime as ort
 
 from ssd_ros.core.backends import onnx_graph
 from ssd_ros.core.backends.base import Backend, fixed_batch
+from ssd_ros.core.backends.cpu_threads import default_threads
 from ssd_ros.core.backends.engine_cache import DEFAULT_MAX_BATCH_SIZE, cache_dir, file_sha256
 from ssd_ros.core.errors import ModelLoadError
 
@@ -84,8 +88,8 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        if num_threads > 0:
-            options.intra_op_num_threads = num_threads
+        # Always an explicit count: left at 0, ORT ignores the affinity mask and pins its threads (cpu_threads.py)
+        options.intra_op_num_threads = num_threads if num_threads > 0 else default_threads()
         if not spin_wait:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
