@@ -38,6 +38,27 @@ class NodeGraph:
                 raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
             self.executor.spin_once(timeout_sec=0.05)
 
+    def service_client(self, client_node, service_type, name: str, harmless_request, timeout: float = 60.0):
+        """A client whose service has answered once: ``harmless_request`` (no side effects) is sent until a
+        response comes back, every 5 s.
+
+        Why: ``service_is_ready`` only says the server reads requests. rmw_fastrtps waits 100 ms for the
+        client's response reader to match before it answers, then gives up (ros2/rmw_fastrtps#467); on a
+        loaded machine discovery takes longer and the first answer is lost, so a test waited forever.
+        """
+        client = client_node.create_client(service_type, name)
+        self.spin_until(client.service_is_ready, timeout=30, what=name)
+        deadline = time.monotonic() + timeout
+        while True:
+            future = client.call_async(harmless_request)
+            try:
+                self.spin_until(future.done, timeout=5.0, what=f"an answer from {name}")
+                return client
+            except AssertionError:
+                client.remove_pending_request(future)
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{name} never answered within {timeout:.0f} s") from None
+
     def spin_for(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

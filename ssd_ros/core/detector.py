@@ -10,11 +10,14 @@ Contract:
   raise ModelLoadError / ModelSpecError, one line each.
 - ``detect(image, color, post)`` / ``detect_batch(images, color, post)``: uint8 H x W x 3 frames in
   "rgb" or "bgr" order (sizes may differ within a batch) -> Detections in pixels of each frame.
-- Thread safety: a Detector has no mutable state besides ``last_timings`` (replaced whole), so
-  several threads may call it, and a new Detector can be loaded while another one serves.
+- Thread safety: a Detector keeps no state between calls but ``last_timings``, which is per thread
+  (the timings of this thread's last call), so several threads may call it at once where its backend
+  allows concurrent runs (``backend.concurrent_runs``), and a new Detector can be loaded while
+  another one serves.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +49,7 @@ class Detector:
         self._model_scale = np.array([spec.input.width, spec.input.height] * 2, np.float32)
         self._priors = (prior_boxes(spec.priors, spec.input.width, spec.input.height)
                         if spec.output.convention == "raw" and spec.priors is not None else None)
-        self.last_timings: dict[str, float] = {}
+        self._timings = threading.local()
         # where the model came from (set by load): the node's ModelInfo and reports name it
         self.model_path: Path | None = None
         self.model_sha256: str = ""
@@ -85,6 +88,11 @@ class Detector:
         return detector
 
     @property
+    def last_timings(self) -> dict[str, float]:
+        """preprocess_ms, inference_ms, postprocess_ms of this thread's last detect_batch ({} before one)."""
+        return getattr(self._timings, "last", {})
+
+    @property
     def backend_name(self) -> str:
         return self.backend.name
 
@@ -107,7 +115,7 @@ class Detector:
         results = [self._postprocess(outputs, index, transform, post)
                    for index, (_, transform) in enumerate(prepared)]
         finished = time.perf_counter()
-        self.last_timings = {"preprocess_ms": (preprocessed - started) * 1e3,
+        self._timings.last = {"preprocess_ms": (preprocessed - started) * 1e3,
                              "inference_ms": (inferred - preprocessed) * 1e3,
                              "postprocess_ms": (finished - inferred) * 1e3}
         return results

@@ -7,10 +7,12 @@ Data flow and threading:
   they never wait for inference. They run on the executor's spinning thread
   (:class:`~ssd_ros.ros.executor.InlineFramesExecutor`); everything else, model loads included,
   runs in its thread pool, so reloading a model never stops frame reception.
-- Camera subscriptions are raw (serialised bytes): one worker thread takes the newest frame of every
+- Camera subscriptions are raw (serialised bytes): a worker thread takes the newest frame of every
   camera, reads it without a pixel copy (ssd_ros.camera_cdr), converts, runs the model on them as
   one batch and publishes one Detection2DArray per frame (empty ones included) with the input
-  header copied. Frames replaced before the worker got to them are counted as dropped.
+  header copied. Frames replaced before a worker got to them are counted as dropped. With
+  ``inference_workers`` 2, two batches are in flight; a result older than one already published
+  for its camera is dropped (counted), so each detections topic stays in input order.
 - Nothing in the frame path can stop the node: every failure of a frame (bad input, a frame over
   ``max_image_pixels``, inference, the output message, the debug image, anything unexpected) is
   caught, counted by kind on /diagnostics (ERROR while failures leave nothing published) and logged
@@ -31,6 +33,7 @@ subscribes and starts the worker; deactivate stops both; cleanup releases the mo
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -176,7 +179,10 @@ class DetectorNode(LifecycleNode):
         self.detection_topics = detection_topic_names(self.image_topics, list(self._node_parameters.detection_topics))
         self._queue = LatestFrameQueue(len(self.image_topics))
         self._stats = DetectorStatistics(len(self.image_topics))
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
+        self._serial_inference = threading.Lock()  # for backends that cannot run two frames at once
+        self._publish_lock = threading.Lock()  # the order check and the publish of a result, as one step
+        self._last_published = [float("-inf")] * len(self.image_topics)  # PendingFrame.received, per camera
         self._camera_subscriptions: list = []
         self._camera_message_type: type[Image] | type[CompressedImage] = Image  # what the subscriptions carry
         # Frame callbacks only queue the message; InlineFramesExecutor runs them on its spinning thread.
@@ -331,12 +337,17 @@ class DetectorNode(LifecycleNode):
                 message_type, input_topic, on_frame,
                 qos_profile_sensor_data, callback_group=self.frame_callback_group, qos_overriding_options=qos_options,
                 raw=True))  # bytes: read in the worker without a copy (camera_cdr); a dropped frame costs nothing
-        self._worker = threading.Thread(target=self._process_frames, name="ssd_detector_worker", daemon=True)
-        self._worker.start()
+        self._last_published = [float("-inf")] * len(self.image_topics)
+        workers = self._node_parameters.inference_workers
+        self._workers = [threading.Thread(target=self._process_frames, name=f"ssd_detector_worker_{index}",
+                                          daemon=True) for index in range(workers)]
+        for worker in self._workers:
+            worker.start()
         result = super().on_activate(state)
         inputs = ", ".join(self.resolve_topic_name(sub.topic_name) for sub in self._camera_subscriptions)
         outputs = ", ".join(self.resolve_topic_name(topic) for topic in self.detection_topics)
-        self.get_logger().info(f"active: {inputs} -> {outputs}")
+        plural = "s" if workers > 1 else ""
+        self.get_logger().info(f"active: {inputs} -> {outputs} ({workers} inference worker{plural})")
         return result
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -354,9 +365,9 @@ class DetectorNode(LifecycleNode):
 
     def stop_processing(self) -> None:
         self._queue.close()
-        if self._worker is not None:
-            self._worker.join()
-            self._worker = None
+        for worker in self._workers:
+            worker.join()
+        self._workers = []
         for subscription in self._camera_subscriptions:
             self.destroy_subscription(subscription)
         self._camera_subscriptions = []
@@ -412,9 +423,11 @@ class DetectorNode(LifecycleNode):
                 continue
             decoded.setdefault(color, []).append((pending, ros_header(message.header), frame))
         for color, items in decoded.items():
+            concurrent = runtime.detector.backend.concurrent_runs
             try:
-                results = runtime.detector.detect_batch([frame for _, _, frame in items], color=color,
-                                                        post=runtime.settings.postprocess)
+                with contextlib.nullcontext() if concurrent else self._serial_inference:
+                    results = runtime.detector.detect_batch([frame for _, _, frame in items], color=color,
+                                                            post=runtime.settings.postprocess)
             except Exception as error:
                 for pending, _, _ in items:
                     self._report_failure(pending.camera, INFERENCE_FAILED, error)
@@ -426,8 +439,14 @@ class DetectorNode(LifecycleNode):
     def _publish_result(self, runtime: Runtime, pending: PendingFrame, header: Header, frame, color: str,
                         detections, inference_ms: float) -> None:
         try:
-            self._detection_publishers[pending.camera].publish(
-                detections_to_msg(detections, header, runtime.class_ids))
+            message = detections_to_msg(detections, header, runtime.class_ids)
+            with self._publish_lock:
+                if pending.received <= self._last_published[pending.camera]:
+                    # another worker published a newer frame of this camera first: never publish out of order
+                    self._queue.count_dropped(pending.camera)
+                    return
+                self._last_published[pending.camera] = pending.received
+                self._detection_publishers[pending.camera].publish(message)
         except Exception as error:
             self._report_failure(pending.camera, OUTPUT_FAILED, error)
             return

@@ -3,7 +3,8 @@
 Contract: ``put`` never blocks (callbacks must not wait for inference). Each camera keeps only
 its newest unprocessed message (keep-last, depth 1): a message that is replaced before the worker
 takes it is counted as dropped, never lost silently. ``take`` waits until at least one camera has a
-frame and returns the newest frame of every camera that has one, so cameras are batched.
+frame and returns the newest frame of every camera that has one, so cameras are batched; several
+workers may take. ``count_dropped`` counts a frame a worker took but did not publish.
 """
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ class LatestFrameQueue:
                 self.dropped[camera] += 1
             self._pending[camera] = frame
             self._condition.notify()
+
+    def count_dropped(self, camera: int) -> None:
+        """A frame taken but not published (a newer one of its camera was published first)."""
+        with self._condition:
+            self.dropped[camera] += 1
 
     def take(self, timeout: float | None = None) -> list[PendingFrame]:
         """Newest frame per camera (possibly several cameras); [] on timeout or after close()."""

@@ -98,6 +98,12 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   read_only=True),
     ParameterSpec("max_batch_size", 4, "Most frames (one per camera) run through the model together.", "integer",
                   value_range=(1, 64), read_only=True),
+    ParameterSpec("inference_workers", 1, "Frames in inference at once. 2 lets one frame's inference overlap "
+                  "another's conversion, post-processing and publishing (measured on 2 cores: up to 1.5x frames "
+                  "per second when other processes load the CPUs, +0-14% on idle cores, with a higher latency "
+                  "under overload). Outputs stay in input order per camera: a result older than one already "
+                  "published is dropped and counted. Backends that cannot run frames concurrently (all but "
+                  "onnxruntime) still run one inference at a time.", "integer", value_range=(1, 8), read_only=True),
     ParameterSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", "double",
                   value_range=(0.1, 60.0), read_only=True),
     ParameterSpec("autostart", True, "Configure and activate the lifecycle node on start-up.", "bool",
@@ -252,6 +258,7 @@ class NodeParameters:
     detection_topics: tuple[str, ...]
     image_transport: str
     max_batch_size: int
+    inference_workers: int
     diagnostics_period: float
     autostart: bool
 

@@ -48,7 +48,7 @@ CUSTOM_VALUES = {
     "label_as_id": True,
     "publish_debug_image": False, "max_image_pixels": 5_000_000, "image_topics": ["front/image_raw"],
     "detection_topics": ["front/ssd"], "image_transport": "compressed", "max_batch_size": 2,
-    "diagnostics_period": 0.5,
+    "inference_workers": 2, "diagnostics_period": 0.5,
 }
 NOT_SET_BY_FILE = {
     "model_config": "needs a third-party model; the sidecar path is a plain string like model_path",

@@ -41,9 +41,15 @@ def set_parameter(graph: NodeGraph, client_node, node_name: str, name: str, valu
 
     Returns the SetParametersResult (successful, reason).
     """
-    client = client_node.create_client(SetParameters, f"/{node_name}/set_parameters")
-    graph.spin_until(client.service_is_ready, timeout=30, what=f"/{node_name}/set_parameters")
-    future = client.call_async(SetParameters.Request(parameters=[parameter_message(name, value)]))
-    graph.spin_until(future.done, timeout=timeout, what=f"the answer to setting {name}")
+    return set_parameters(graph, client_node, node_name, {name: value}, timeout)[0]
+
+
+def set_parameters(graph: NodeGraph, client_node, node_name: str, values: dict, timeout: float = 120.0) -> list:
+    """One SetParameters request carrying every parameter of ``values`` (what ``ros2 param load`` sends)."""
+    service = f"/{node_name}/set_parameters"
+    client = graph.service_client(client_node, SetParameters, service, SetParameters.Request())  # sets nothing
+    future = client.call_async(SetParameters.Request(
+        parameters=[parameter_message(name, value) for name, value in values.items()]))
+    graph.spin_until(future.done, timeout=timeout, what=f"the answer to setting {', '.join(values)}")
     client_node.destroy_client(client)
-    return future.result().results[0]
+    return list(future.result().results)

@@ -274,8 +274,7 @@ def test_latched_descriptions_and_the_detect_service(graph, tmp_path, scene, det
                                                                            detector.spec.input.height)
         assert model_info[0].model_sha256 == detector.model_sha256 and model_info[0].backend
 
-        client = client_node.create_client(Detect, "detect")
-        graph.spin_until(client.service_is_ready, 30, "the detect service")
+        client = graph.service_client(client_node, Detect, "detect", Detect.Request())  # no image: refused
         request = Detect.Request(image=frame_to_image(scene["rgb"], stamped(Image(), 9).header))
         future = client.call_async(request)
         graph.spin_until(future.done, 30, "the detect response")

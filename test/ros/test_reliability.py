@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from model_faults import default_model_sidecar, describe, dynamic_ssd
-from node_fixtures import detector_process, parameter_message, set_parameter
-from rcl_interfaces.srv import SetParameters
+from node_fixtures import detector_process, set_parameter, set_parameters
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 from test_detector_node import Listener, largest_count, publish_until_answered, stamped
@@ -36,20 +35,8 @@ def scene_frame() -> Image:
     return frame_to_image(image, stamped(Image(), 0).header)
 
 
-def set_parameters_at_once(graph, client_node, node_name: str, values: dict, timeout: float = 120.0):
-    """One SetParameters request carrying several parameters (what `ros2 param load` sends)."""
-    client = client_node.create_client(SetParameters, f"/{node_name}/set_parameters")
-    graph.spin_until(client.service_is_ready, timeout=30, what=f"/{node_name}/set_parameters")
-    future = client.call_async(SetParameters.Request(
-        parameters=[parameter_message(name, value) for name, value in values.items()]))
-    graph.spin_until(future.done, timeout=timeout, what="the answer to the parameters")
-    client_node.destroy_client(client)
-    return future.result().results
-
-
 def call_detect(graph, client_node, request: Detect.Request, timeout: float = 30.0) -> Detect.Response:
-    client = client_node.create_client(Detect, "detect")
-    graph.spin_until(client.service_is_ready, 30, "the detect service")
+    client = graph.service_client(client_node, Detect, "detect", Detect.Request())  # no image: refused, no effect
     future = client.call_async(request)
     graph.spin_until(future.done, timeout, "the detect response")
     client_node.destroy_client(client)
@@ -71,7 +58,7 @@ def test_models_that_cannot_serve_are_refused_and_the_old_model_keeps_serving(gr
         assert len(first.detections) > 0
         for values in ({"model_config": str(short_labels)}, {"model_config": str(wrong_size)},
                        {"model_path": str(dynamic), "model_config": str(dynamic_short)}):
-            results = set_parameters_at_once(graph, camera, "ssd_detector", values)
+            results = set_parameters(graph, camera, "ssd_detector", values)
             assert not all(result.successful for result in results), f"{values} was accepted"
             reason = " ".join(result.reason for result in results)
             assert "keeping the current" in reason, reason
@@ -99,7 +86,7 @@ def test_one_request_with_two_model_parameters_retries_once(graph, tmp_path, sce
             assert process.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
         # Two bad model parameters in one request: exactly one more configure attempt, then quiet.
-        results = set_parameters_at_once(graph, camera, "ssd_detector", {
+        results = set_parameters(graph, camera, "ssd_detector", {
             "model_path": str(tmp_path / "still_missing.onnx"), "model_config": str(broken_config)})
         assert all(result.successful for result in results)
         graph.spin_until(lambda: log.read_text().count("cannot configure") >= 2, 30, "the retry")
@@ -108,7 +95,7 @@ def test_one_request_with_two_model_parameters_retries_once(graph, tmp_path, sce
         assert text.count("cannot configure") == 2, f"{text.count('cannot configure')} attempts:\n{text[-2000:]}"
         assert len(text.splitlines()) < 50, f"the log keeps growing: {len(text.splitlines())} lines"
         # Then two good values in one request: configured once, frames answered.
-        results = set_parameters_at_once(graph, camera, "ssd_detector", {"model_path": "", "model_config": ""})
+        results = set_parameters(graph, camera, "ssd_detector", {"model_path": "", "model_config": ""})
         assert all(result.successful for result in results)
         result = publish_until_answered(graph, publisher, listener, "detections", stamped(scene_frame, 5),
                                         "a frame after the fix")
@@ -217,6 +204,7 @@ PARAMETER_CASES = [
     ("model_path", "x" * 3000), ("model_path", "/tmp/" + "y" * 250 + ".onnx"), ("model_config", "/nonexistent.yaml"),
     ("image_topics", ["a", "b"]),
     ("image_transport", "compressed"), ("max_batch_size", 8), ("autostart", False), ("diagnostics_period", 0.0),
+    ("inference_workers", 2), ("inference_workers", 0),
     ("engine_cache_dir", "/proc/none"), ("cpu_spin_wait", "no"),
 ]
 

@@ -40,6 +40,7 @@ class Backend(ABC):
     output_names: tuple[str, ...]
     batch_size: int | None
     selection: str = ""  # how this backend was chosen (backend auto: what, and why); empty when named
+    concurrent_runs: bool = False  # run() may be called from several threads at once
 
     @abstractmethod
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:

@@ -78,6 +78,7 @@ def providers_for(device: str, precision: str | None, available: list[str],
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
+    concurrent_runs = True  # InferenceSession.run is thread-safe; concurrent runs share its thread pool
 
     def __init__(self, model_path: Path, device: str, num_threads: int, precision: str | None,
                  spin_wait: bool = True, engine_cache_dir: str | None = None,
