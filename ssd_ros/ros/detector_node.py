@@ -29,7 +29,7 @@ Data flow and threading:
   parameters of one set_parameters request into one attempt).
 
 Lifecycle: configure loads the model and creates publishers and the ``detect`` service; activate
-subscribes and starts the worker; deactivate stops both; cleanup releases the model.
+subscribes and starts the workers; deactivate stops them; cleanup releases the model.
 """
 from __future__ import annotations
 
