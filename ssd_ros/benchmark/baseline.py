@@ -5,11 +5,13 @@ Contract: ``node_parameters(overrides)`` is the node's parameter set (the table'
 ``detector_alone(parameters, width, height, cameras, seconds)`` loads the model exactly as the node
 does (:func:`ssd_ros.ros.detector_node.load_detector`, same backend settings and post-processing),
 then runs ``Detector.detect_batch`` back to back on batches of ``cameras`` of the player's frames for
-``seconds`` (after a warm-up) in this process, and returns frames per second, the batch time p50
-(ms) and this process's CPU time per frame (ms; every thread, so onnxruntime's pool counts).
+``seconds`` (after a warm-up) in this process, in ``inference_workers`` threads at once where the
+backend runs concurrently (as the node's workers do), and returns frames per second, the batch time
+p50 (ms) and this process's CPU time per frame (ms; every thread, so onnxruntime's pool counts).
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -43,14 +45,25 @@ def detector_alone(parameters: Any, width: int, height: int, cameras: int = 1, s
                for start in range(0, len(frames), cameras)]
     for batch in batches[:3]:
         detector.detect_batch(batch, "rgb", post)  # warm-up
-    times: list[float] = []
+    workers = parameters.inference_workers if detector.backend.concurrent_runs else 1
+    times: list[list[float]] = [[] for _ in range(workers)]
     cpu_started, started = time.process_time(), time.perf_counter()
-    while time.perf_counter() - started < seconds or len(times) < 3:
-        began = time.perf_counter()
-        detector.detect_batch(batches[len(times) % len(batches)], "rgb", post)
-        times.append(time.perf_counter() - began)
+
+    def run(worker: int) -> None:
+        own = times[worker]
+        while time.perf_counter() - started < seconds or len(own) < 3:
+            began = time.perf_counter()
+            detector.detect_batch(batches[(worker + workers * len(own)) % len(batches)], "rgb", post)
+            own.append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=run, args=(worker,)) for worker in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    frames_done = len(times) * cameras
+    all_times = [value for own in times for value in own]
+    frames_done = len(all_times) * cameras
     return {"backend": detector.backend_name, "device": str(detector.device), "cameras": cameras,
-            "frames": frames_done, "fps": frames_done / wall, "batch_ms_p50": float(np.median(times)) * 1e3,
-            "cpu_ms_per_frame": 1e3 * cpu / frames_done}
+            "workers": workers, "frames": frames_done, "fps": frames_done / wall,
+            "batch_ms_p50": float(np.median(all_times)) * 1e3, "cpu_ms_per_frame": 1e3 * cpu / frames_done}

@@ -114,7 +114,7 @@ def markdown(report: dict[str, Any]) -> str:
     detector = report["detector_alone"]
     if detector:
         lines += [f"Detector alone on the same frames ({detector['backend']} on {detector['device']}, batches of "
-                  f"{detector['cameras']}): {_number(detector['fps'])} frames/s, "
+                  f"{detector['cameras']}, {detector.get('workers', 1)} at once): {_number(detector['fps'])} frames/s, "
                   f"{_number(detector['cpu_ms_per_frame'])} ms CPU per frame.", ""]
     peak = report["peak"]
     if peak:

@@ -2,6 +2,7 @@
 
     ssd-ros eval --data DIR [--format auto|voc|coco|yolo|csv] [--split S]
     ssd-ros eval --bag BAG [--image-topic T] (--gt FILE_OR_DIR | --gt-topic T)
+                 [--workers N]                                        # offline: frames detected at once
                  [--detections-topic T]                               # recorded: score what is in the bag
                  [--online [--rate HZ | --lockstep] [--running-node] [--record-bag PATH]]   # online: through the node
                  [--match stamp|index] [--stamp-tolerance-ms 1]
@@ -31,7 +32,7 @@ import json
 import sys
 from pathlib import Path
 
-from ssd_ros.cli_args import fraction, positive_int
+from ssd_ros.cli_args import fraction, non_negative_int, positive_int
 from ssd_ros.datasets import FORMAT_CHOICES
 from ssd_ros.datasets.cli import add_voc_origin_argument
 from ssd_ros.errors import UserError
@@ -42,6 +43,7 @@ from ssd_ros.ros.params import BACKENDS, default, evaluation_values
 SCORE_THRESHOLD = evaluation_values()["score_threshold"]
 MAX_DETECTIONS = evaluation_values()["max_detections"]
 NMS_IOU = evaluation_values()["nms_iou_threshold"]
+MAX_AUTO_WORKERS = 4  # --workers 0: beyond a few frames at once, memory grows and the gain stops
 
 
 def add_parser(subparsers) -> None:
@@ -90,6 +92,12 @@ def add_parser(subparsers) -> None:
                               "the node publishes on (default /ssd_eval/detections)"),
         bag.add_argument("--online", action="store_true", help="publish the frames over DDS to the detector node")]
 
+    offline = parser.add_argument_group("offline mode (--bag without --online or --detections-topic)")
+    offline_only = [offline.add_argument(
+        "--workers", type=non_negative_int, default=0,
+        help="frames detected at once; onnxruntime divides the cores among them (default: 0 = one per core, at most "
+             f"{MAX_AUTO_WORKERS}; 1 = one frame at a time on every core)")]
+
     online = parser.add_argument_group("online mode")
     online_only = [
         online.add_argument("--rate", type=float, default=None, help="publish rate in Hz (default: as recorded)"),
@@ -125,6 +133,7 @@ def add_parser(subparsers) -> None:
     # options that mean something only in some uses: given elsewhere they are an error, never ignored
     parser.set_defaults(func=run, only_with={
         "--data": _options(data_only), "--bag": _options(bag_only), "--online": _options(online_only),
+        "offline mode": _options(offline_only),
         "a detector run here (not recorded mode, not --running-node)": _options(detector_only)})
 
 
@@ -134,6 +143,7 @@ def _options(actions) -> tuple[tuple[str, str, object], ...]:
 
 def _check_options(args: argparse.Namespace) -> None:
     in_use = {"--data": args.data is not None, "--bag": args.bag is not None, "--online": args.online,
+              "offline mode": args.bag is not None and not args.online and not args.detections_topic,
               "a detector run here (not recorded mode, not --running-node)":
                   args.data is not None or (args.online and not args.running_node) or
                   (not args.online and not args.detections_topic)}
@@ -184,12 +194,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_detector(args: argparse.Namespace):
+def offline_workers(requested: int) -> int:
+    """--workers: 0 is one per core (cpu_threads.default_threads), at most MAX_AUTO_WORKERS."""
+    from ssd_ros.core.backends.cpu_threads import default_threads
+
+    return requested if requested > 0 else min(default_threads(), MAX_AUTO_WORKERS)
+
+
+def _load_detector(args: argparse.Namespace, parallel_runs: int = 1):
     """The Detector, after the node's trial run on a blank frame (a model that cannot run fails here, once)."""
     from ssd_ros.core import Detector, trial_run
 
     model = _model_path(args)
-    detector = Detector.load(model, args.model_config, backend=args.backend)
+    detector = Detector.load(model, args.model_config, backend=args.backend, parallel_runs=parallel_runs)
     trial_run(detector, f"model {model}")
     return detector
 
@@ -296,9 +313,10 @@ def _mode(args: argparse.Namespace, request):
     if not args.online and not args.detections_topic:
         from ssd_ros.eval.offline import OfflineMode
 
-        detector = _load_detector(args)
+        workers = offline_workers(args.workers)
+        detector = _load_detector(args, parallel_runs=workers)
         post = _postprocess(args)
-        return OfflineMode(args.image_topic, detector, post, context={
+        return OfflineMode(args.image_topic, detector, post, workers=workers, context={
             "model": str(_model_path(args)), "backend": args.backend, "score_threshold": post.score_threshold,
             "nms_iou_threshold": post.nms_iou_threshold})
 

@@ -137,6 +137,7 @@ def load_detector(parameters: NodeParameters) -> Detector:
         engine_cache_dir=parameters.engine_cache_dir or None,
         max_batch_size=parameters.max_batch_size,
         spin_wait=parameters.cpu_spin_wait,
+        parallel_runs=parameters.inference_workers,
     )
 
 

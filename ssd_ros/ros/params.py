@@ -54,7 +54,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   choices=BACKENDS, reloads_model=True),
     ParameterSpec("device", "cpu", "Device for the backend: cpu, cuda, cuda:N (onnxruntime, tensorrt, torch), "
                   "CPU/GPU/NPU/AUTO (openvino).", "string", reloads_model=True),
-    ParameterSpec("num_threads", 0, "CPU inference threads; 0 lets the backend decide.", "integer",
+    ParameterSpec("num_threads", 0, "CPU inference threads per frame in inference; 0: onnxruntime gets one per "
+                  "physical core this process may use, divided among inference_workers, other backends decide.",
+                  "integer",
                   value_range=(0, 256), reloads_model=True),
     ParameterSpec("cpu_spin_wait", False, "Let onnxruntime's CPU threads busy-wait for the next frame: slightly "
                   "lower latency for up to a core of extra CPU at camera rates. Off leaves that CPU to the "
@@ -98,12 +100,11 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   read_only=True),
     ParameterSpec("max_batch_size", 4, "Most frames (one per camera) run through the model together.", "integer",
                   value_range=(1, 64), read_only=True),
-    ParameterSpec("inference_workers", 1, "Frames in inference at once. 2 lets one frame's inference overlap "
-                  "another's conversion, post-processing and publishing (measured on 2 cores: up to 1.5x frames "
-                  "per second when other processes load the CPUs, +0-14% on idle cores, with a higher latency "
-                  "under overload). Outputs stay in input order per camera: a result older than one already "
-                  "published is dropped and counted. Backends that cannot run frames concurrently (all but "
-                  "onnxruntime) still run one inference at a time.", "integer", value_range=(1, 8), read_only=True),
+    ParameterSpec("inference_workers", 1, "Frames in inference at once: 1 for the lowest latency, 2 (or the "
+                  "number of cores) for the highest frame rate; with num_threads 0 the cores are divided among "
+                  "them. Outputs stay in input order per camera: a result older than one already published is "
+                  "dropped and counted. Backends that cannot run frames concurrently (all but onnxruntime) still "
+                  "run one inference at a time.", "integer", value_range=(1, 8), read_only=True),
     ParameterSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", "double",
                   value_range=(0.1, 60.0), read_only=True),
     ParameterSpec("autostart", True, "Configure and activate the lifecycle node on start-up.", "bool",

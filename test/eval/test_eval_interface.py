@@ -83,3 +83,33 @@ def test_thresholds_written_on_a_bag_are_a_params_file_the_node_runs_with(datase
                      ready_text="active:", timeout=120) as node:
         assert node.poll() is None
     assert "cannot configure" not in log.read_text()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_frames_detected_at_once_give_the_same_detections_as_one_at_a_time(dataset_bag, detector, postprocess,
+                                                                         compressed):
+    from ssd_ros.bags.reader import Bag
+    from ssd_ros.eval.offline import run_offline
+
+    topic = "/camera/image_raw/compressed" if compressed else "/camera/image_raw"
+    with Bag(dataset_bag("mcap", compressed)) as bag:
+        wanted = set(range(bag.topics[topic].count)) - {3}  # a frame left out stays out
+        one = run_offline(bag, topic, wanted, detector, postprocess, workers=1)
+        three = run_offline(bag, topic, wanted, detector, postprocess, workers=3)
+    assert one.report["frames_at_once"] == 1 and three.report["frames_at_once"] == 3
+    assert sorted(three.outputs) == sorted(one.outputs) == sorted(wanted) and three.frame_sizes == one.frame_sizes
+    for index, output in one.outputs.items():
+        assert output.names == three.outputs[index].names
+        np.testing.assert_array_equal(output.boxes, three.outputs[index].boxes)
+        np.testing.assert_array_equal(output.scores, three.outputs[index].scores)
+
+
+def test_eval_workers_option_reaches_the_report(dataset_bag, tmp_path):
+    reports = {}
+    for workers in ("1", "2"):
+        code, reports[workers] = eval_report(tmp_path / workers, "--bag", dataset_bag(), "--gt-topic", TRUTH_TOPIC,
+                                             "--workers", workers)
+        assert code == 0 and reports[workers] is not None
+    assert reports["1"]["offline"]["frames_at_once"] == 1 and reports["2"]["offline"]["frames_at_once"] == 2
+    assert reports["1"]["metrics"] == reports["2"]["metrics"]
+    assert "2 at once" in (tmp_path / "2" / "report.md").read_text()

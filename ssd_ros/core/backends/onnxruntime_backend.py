@@ -15,8 +15,9 @@ inference (evaluation, benchmarks), but at camera rates the threads spin most of
 frames: measured here at 30 Hz, 44 ms of CPU per frame with spinning against 10 ms without, for a 5 ms
 model. The detector node turns it off unless asked (parameter ``cpu_spin_wait``).
 
-Threads: ``num_threads`` 0 means one per physical core this process may use (cpu_threads.py), set
-explicitly so ORT neither pins its threads to cores nor ignores a container's CPU limit.
+Threads: ``num_threads`` 0 means one per physical core this process may use, divided among the
+``parallel_runs`` the caller keeps in flight at once (cpu_threads.py), set explicitly so ORT neither
+pins its threads to cores nor ignores a container's CPU limit.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ import onnxruntime as ort
 
 from ssd_ros.core.backends import onnx_graph
 from ssd_ros.core.backends.base import Backend, fixed_batch
-from ssd_ros.core.backends.cpu_threads import default_threads
+from ssd_ros.core.backends.cpu_threads import threads_per_run
 from ssd_ros.core.backends.engine_cache import DEFAULT_MAX_BATCH_SIZE, cache_dir, file_sha256
 from ssd_ros.core.errors import ModelLoadError
 
@@ -82,7 +83,7 @@ class OnnxRuntimeBackend(Backend):
 
     def __init__(self, model_path: Path, device: str, num_threads: int, precision: str | None,
                  spin_wait: bool = True, engine_cache_dir: str | None = None,
-                 max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> None:
+                 max_batch_size: int = DEFAULT_MAX_BATCH_SIZE, parallel_runs: int = 1) -> None:
         if precision not in (None, "", "fp32", "fp16"):
             raise ModelLoadError(f"onnxruntime: precision {precision!r} is not supported here; use fp32 "
                                  "(fp16 with device tensorrt), or export an INT8 model with ssd-ros export --int8")
@@ -90,7 +91,7 @@ class OnnxRuntimeBackend(Backend):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         # Always an explicit count: left at 0, ORT ignores the affinity mask and pins its threads (cpu_threads.py)
-        options.intra_op_num_threads = num_threads if num_threads > 0 else default_threads()
+        options.intra_op_num_threads = num_threads if num_threads > 0 else threads_per_run(parallel_runs)
         if not spin_wait:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
@@ -118,6 +119,7 @@ class OnnxRuntimeBackend(Backend):
 
 
 def load(model_path: Path, device: str, num_threads: int, precision: str | None, spin_wait: bool = True,
-         engine_cache_dir: str | None = None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+         engine_cache_dir: str | None = None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE, parallel_runs: int = 1,
          **_options) -> Backend:
-    return OnnxRuntimeBackend(model_path, device, num_threads, precision, spin_wait, engine_cache_dir, max_batch_size)
+    return OnnxRuntimeBackend(model_path, device, num_threads, precision, spin_wait, engine_cache_dir, max_batch_size,
+                              parallel_runs)
