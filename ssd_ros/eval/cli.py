@@ -2,11 +2,11 @@
 
     ssd-ros eval --data DIR [--format auto|voc|coco|yolo|csv] [--split S]
     ssd-ros eval --bag BAG [--image-topic T] (--gt FILE_OR_DIR | --gt-topic T)
-                 [--workers N]                                        # offline: frames detected at once
                  [--detections-topic T]                               # recorded: score what is in the bag
                  [--online [--rate HZ | --lockstep] [--running-node] [--record-bag PATH]]   # online: through the node
                  [--match stamp|index] [--stamp-tolerance-ms 1]
     both:        [--model M.onnx] [--score-threshold 0.01] [--nms-iou 0.45] [--max-detections 100]
+                 [--workers N]                                        # --data, offline --bag: frames at once
                  [--report OUT/] [--write-thresholds FILE.yaml] [--min-map 0.5] [--json]
 
 Modes on a bag: offline (default; the core Detector on the bag's frames), recorded (with
@@ -92,7 +92,7 @@ def add_parser(subparsers) -> None:
                               "the node publishes on (default /ssd_eval/detections)"),
         bag.add_argument("--online", action="store_true", help="publish the frames over DDS to the detector node")]
 
-    offline = parser.add_argument_group("offline mode (--bag without --online or --detections-topic)")
+    offline = parser.add_argument_group("detection here (--data, or --bag without --online or --detections-topic)")
     offline_only = [offline.add_argument(
         "--workers", type=non_negative_int, default=0,
         help="frames detected at once; onnxruntime divides the cores among them (default: 0 = one per core, at most "
@@ -133,7 +133,7 @@ def add_parser(subparsers) -> None:
     # options that mean something only in some uses: given elsewhere they are an error, never ignored
     parser.set_defaults(func=run, only_with={
         "--data": _options(data_only), "--bag": _options(bag_only), "--online": _options(online_only),
-        "offline mode": _options(offline_only),
+        "--data or an offline --bag": _options(offline_only),
         "a detector run here (not recorded mode, not --running-node)": _options(detector_only)})
 
 
@@ -143,7 +143,8 @@ def _options(actions) -> tuple[tuple[str, str, object], ...]:
 
 def _check_options(args: argparse.Namespace) -> None:
     in_use = {"--data": args.data is not None, "--bag": args.bag is not None, "--online": args.online,
-              "offline mode": args.bag is not None and not args.online and not args.detections_topic,
+              "--data or an offline --bag":
+                  args.data is not None or (args.bag is not None and not args.online and not args.detections_topic),
               "a detector run here (not recorded mode, not --running-node)":
                   args.data is not None or (args.online and not args.running_node) or
                   (not args.online and not args.detections_topic)}
@@ -259,18 +260,20 @@ def run_dataset(args: argparse.Namespace):
     from ssd_ros.eval.dataset import evaluate_on_dataset
 
     model = _model_path(args)
-    detector = _load_detector(args)
+    workers = offline_workers(args.workers)
+    detector = _load_detector(args, parallel_runs=workers)
     data_format = detect_format(args.data) if args.format == "auto" else args.format
     dataset = load_dataset(args.data, data_format, args.split, voc_origin=args.voc_origin)
     post = _postprocess(args)
-    result = evaluate_on_dataset(detector, dataset, post)
+    result = evaluate_on_dataset(detector, dataset, post, workers)
     source = {"data": str(args.data), "format": data_format, "split": args.split, "voc_origin": args.voc_origin}
     evaluation = result.as_evaluation(source, tuple(dataset.class_names))
     context = {"model": str(model), "backend": args.backend, "score_threshold": post.score_threshold,
                "nms_iou_threshold": post.nms_iou_threshold}
     metrics = result.metrics
     title = (f"{model.name} on {args.data} ({args.split or 'all'}): {metrics.images} images, "
-             f"{metrics.ground_truth_boxes} objects, {result.mean_detect_ms:.1f} ms per image")
+             f"{metrics.ground_truth_boxes} objects, {result.frames_per_second:.1f} images/s "
+             f"({result.frames_at_once} at once, {result.mean_detect_ms:.1f} ms per detection)")
     return evaluation, context, title
 
 

@@ -5,19 +5,24 @@ given PostprocessConfig; model class ids are mapped to dataset classes by label 
 whose labels are [background, a, b] evaluates on a dataset with classes (a, b) or (b, a) alike.
 Ground-truth boxes are checked against their image's size first (truth_boxes.py): problems are
 counted in ``DatasetEvaluation.problems`` (the CLI warns), and DatasetError says so when boxes were
-given but none is left to score. Returns COCOeval metrics (see metrics.py) and the mean detector time per image.
+given but none is left to score. Returns COCOeval metrics (see metrics.py), the mean detector time per image
+and the frames per second of the whole loop (reading and detection). ``workers`` > 1 detects that many
+images at once where the backend runs concurrently (as offline bag evaluation does, offline.py); the
+detections do not depend on it.
 """
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-from ssd_ros.core import Detector, PostprocessConfig
+from ssd_ros.core import Detections, Detector, PostprocessConfig
 from ssd_ros.datasets import DatasetError, DetectionDataset
 from ssd_ros.eval.evaluation import Evaluation
 from ssd_ros.eval.metrics import EvaluationResult, ImageDetections, ImageGroundTruth, evaluate
@@ -34,6 +39,8 @@ class DatasetEvaluation:
     boxes_evaluated: int = 0
     # detections of model classes the dataset does not have: not scored, counted by label
     other_detections: dict[str, int] = field(default_factory=dict)
+    frames_per_second: float = 0.0  # the whole loop: reading and detection
+    frames_at_once: int = 1
 
     def as_evaluation(self, source: dict[str, Any], classes: tuple[str, ...]) -> Evaluation:
         """The report form (evaluation.py): the same layout as a bag evaluation's, mode "dataset"."""
@@ -52,12 +59,38 @@ class DatasetEvaluation:
             detections={"evaluated": self.metrics.detections, "of_classes_not_in_ground_truth": self.other_detections},
             classes=classes, metrics=self.metrics, metrics_frames_with_output=None,
             mode_report={"mean_detect_ms": round(self.mean_detect_ms, 3),
-                         "frames_per_second": round(1e3 / self.mean_detect_ms, 2) if self.mean_detect_ms else None},
+                         "frames_per_second": round(self.frames_per_second, 2),
+                         "frames_at_once": self.frames_at_once},
             warnings=warnings)
 
 
+def _detected(detector: Detector, dataset: DetectionDataset, post: PostprocessConfig,
+              workers: int) -> Iterator[tuple[Any, np.ndarray, Detections, float]]:
+    """(annotation, image, detections, detection ms) in dataset order, ``workers`` images in flight."""
+    def detect(image: np.ndarray) -> tuple[Detections, float]:
+        started = time.perf_counter()
+        detections = detector.detect(image, "bgr", post)
+        return detections, (time.perf_counter() - started) * 1e3
+
+    def finished(pending: tuple) -> tuple[Any, np.ndarray, Detections, float]:
+        annotation, image, detecting = pending
+        return (annotation, image, *detecting.result())
+
+    in_flight: deque = deque()
+    with ThreadPoolExecutor(workers) as pool:
+        for annotation in dataset:
+            image = cv2.imread(str(annotation.image_path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise DatasetError(f"cannot read image {annotation.image_path}")
+            in_flight.append((annotation, image, pool.submit(detect, image)))
+            while len(in_flight) > workers:  # bounded: a large dataset is not held in memory
+                yield finished(in_flight.popleft())
+        while in_flight:
+            yield finished(in_flight.popleft())
+
+
 def evaluate_on_dataset(detector: Detector, dataset: DetectionDataset,
-                        post: PostprocessConfig | None = None) -> DatasetEvaluation:
+                        post: PostprocessConfig | None = None, workers: int = 1) -> DatasetEvaluation:
     evaluation = evaluation_values()
     post = post or PostprocessConfig(score_threshold=evaluation["score_threshold"],
                                      max_detections=evaluation["max_detections"])
@@ -71,13 +104,10 @@ def evaluate_on_dataset(detector: Detector, dataset: DetectionDataset,
     truths, found, times = [], [], []
     problems: Counter = Counter()
     other: Counter[str] = Counter()
-    for annotation in dataset:
-        image = cv2.imread(str(annotation.image_path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise DatasetError(f"cannot read image {annotation.image_path}")
-        started = time.perf_counter()
-        detections = detector.detect(image, "bgr", post)
-        times.append((time.perf_counter() - started) * 1e3)
+    workers = max(1, workers) if detector.backend.concurrent_runs else 1
+    started = time.perf_counter()
+    for annotation, image, detections, detect_ms in _detected(detector, dataset, post, workers):
+        times.append(detect_ms)
         classes = to_dataset[detections.class_ids]
         keep = classes >= 0  # model classes the dataset does not have are not scored (but counted)
         other.update(detector.spec.labels[class_id] for class_id in detections.class_ids[~keep])
@@ -86,6 +116,7 @@ def evaluate_on_dataset(detector: Detector, dataset: DetectionDataset,
         truths.append(ImageGroundTruth(checked.boxes, annotation.class_indices[checked.keep],
                                        np.asarray(annotation.difficult, bool)[checked.keep]))
         found.append(ImageDetections(detections.boxes[keep], detections.scores[keep], classes[keep]))
+    elapsed = time.perf_counter() - started
     if not truths:
         raise DatasetError("the dataset has no images to evaluate")
     given = sum(len(annotation.boxes) for annotation in dataset)
@@ -95,4 +126,5 @@ def evaluate_on_dataset(detector: Detector, dataset: DetectionDataset,
                            "(`ssd-ros dataset check` lists them)")
     return DatasetEvaluation(evaluate(truths, found, dataset.class_names), float(np.mean(times)), dict(problems),
                              boxes_given=given, boxes_evaluated=sum(len(truth.boxes) for truth in truths),
-                             other_detections=dict(other))
+                             other_detections=dict(other), frames_per_second=len(truths) / elapsed,
+                             frames_at_once=workers)

@@ -144,7 +144,8 @@ def markdown(report: dict[str, Any], files: dict[str, Path]) -> str:
             mode["frames_published"], mode["frames_with_output"], mode["frames_without_output"],
             mode["publish_rate_hz"], mode["processed_rate_hz"], *latency.values()]])]
     elif report["mode"] == "dataset":
-        lines += [f"Detector: {mode['mean_detect_ms']:.1f} ms per image.", ""]
+        lines += [f"Dataset: {mode['frames_per_second']:.1f} images/s (reading and detection), "
+                  f"{mode['frames_at_once']} at once; {mode['mean_detect_ms']:.1f} ms per detection.", ""]
     elif report["mode"] == "offline":
         lines += [f"Offline: {mode['frames_per_second']:.1f} frames/s end to end (reading, decoding, detection), "
                   f"{mode['frames_at_once']} at once; {mode['mean_detect_ms']:.1f} ms per detection.", ""]

@@ -146,7 +146,8 @@ def test_bag_from_dataset_refuses_to_overwrite(dataset_bag, synthetic_dataset, c
     (["--split", "test"], "--split only apply with --data"),
     (["--detections-topic", "/ssd/detections", "--score-threshold", "0.3"],
      "--score-threshold only apply with a detector run here"),
-    (["--detections-topic", "/ssd/detections", "--workers", "2"], "--workers only apply with offline mode"),
+    (["--detections-topic", "/ssd/detections", "--workers", "2"],
+     "--workers only apply with --data or an offline --bag"),
 ])
 def test_options_that_do_not_apply_are_errors_not_ignored(dataset_bag, capsys, extra, complaint):
     error = eval_error(capsys, "--bag", dataset_bag(), "--image-topic", IMAGE_TOPIC, "--gt-topic", TRUTH_TOPIC, *extra)

@@ -104,12 +104,15 @@ def test_frames_detected_at_once_give_the_same_detections_as_one_at_a_time(datas
         np.testing.assert_array_equal(output.scores, three.outputs[index].scores)
 
 
-def test_eval_workers_option_reaches_the_report(dataset_bag, tmp_path):
+@pytest.mark.parametrize("source", ["data", "bag"])
+def test_eval_workers_option_reaches_the_report(synthetic_dataset, dataset_bag, tmp_path, source):
+    given = ["--data", synthetic_dataset] if source == "data" else ["--bag", dataset_bag(), "--gt-topic", TRUTH_TOPIC]
+    mode = "dataset" if source == "data" else "offline"
     reports = {}
-    for workers in ("1", "2"):
-        code, reports[workers] = eval_report(tmp_path / workers, "--bag", dataset_bag(), "--gt-topic", TRUTH_TOPIC,
-                                             "--workers", workers)
+    for workers in ("1", "3"):
+        code, reports[workers] = eval_report(tmp_path / workers, *given, "--workers", workers)
         assert code == 0 and reports[workers] is not None
-    assert reports["1"]["offline"]["frames_at_once"] == 1 and reports["2"]["offline"]["frames_at_once"] == 2
-    assert reports["1"]["metrics"] == reports["2"]["metrics"]
-    assert "2 at once" in (tmp_path / "2" / "report.md").read_text()
+    assert reports["1"][mode]["frames_at_once"] == 1 and reports["3"][mode]["frames_at_once"] == 3
+    assert reports["1"][mode]["frames_per_second"] > 0
+    assert reports["1"]["metrics"] == reports["3"]["metrics"]  # the same detections, every figure equal
+    assert "3 at once" in (tmp_path / "3" / "report.md").read_text()
