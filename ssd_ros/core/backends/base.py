@@ -5,7 +5,10 @@ Contract: ``Backend.run(batch)`` takes the model input as produced by the pre-pr
 batch as first axis. ``batch_size`` is the graph's fixed batch size, or None if it accepts any.
 Backends are created by name through ``create_backend``, which imports the backend's module (and
 its library) only then; a missing library raises ModelLoadError saying what to install. The name
-"auto" returns the backend auto.py picks for the model and machine.
+"auto" returns the backend auto.py picks for the model and machine. Backend-specific options pass
+through ``create_backend(**options)``; each backend's ``load`` takes the ones it knows and ignores
+the rest (e.g. ``parallel_runs``, the runs a caller keeps in flight at once, which only onnxruntime
+uses: the only backend with ``concurrent_runs``).
 """
 from __future__ import annotations
 
