@@ -11,15 +11,18 @@ Contract:
   report it per topic and go on with the next frame.
 - ``detections_to_msg`` produces one ``Detection2DArray`` with the input header copied; boxes are
   in pixels of the input image (centre + size), ``ObjectHypothesis.class_id`` is the label name or
-  the numeric model class id.
+  the numeric model class id. ``cdr_writer_mismatch()`` is None when this process's middleware reads
+  the bytes of ``ssd_ros.detection_cdr.DetectionArrayWriter`` as exactly that message (then the node
+  publishes those bytes, 15-20x cheaper), else the reason it does not (checked once per process).
 """
 from __future__ import annotations
 
+import functools
 from typing import TypeAlias
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from rclpy.serialization import deserialize_message
+from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import (
@@ -43,6 +46,7 @@ from ssd_ros.camera_cdr import (
 from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS, compressed_to_frame, image_to_frame
 from ssd_ros.camera_frames import FrameError as FrameError  # re-exported: node and tests import it from here
 from ssd_ros.core import Detections
+from ssd_ros.detection_cdr import DetectionArrayWriter
 
 CameraMessage: TypeAlias = "Image | CompressedImage | CdrImage | CdrCompressedImage"
 
@@ -98,6 +102,25 @@ def detections_to_msg(detections: Detections, header: Header, class_ids: tuple[s
         detection.results.append(hypothesis)
         array.detections.append(detection)
     return array
+
+
+@functools.cache
+def cdr_writer_mismatch(writer_type: type[DetectionArrayWriter] = DetectionArrayWriter) -> str | None:
+    class_ids = ("person", "", "bicycle_and_rider")  # string lengths that need every alignment
+    detections = Detections(np.array([[1.5, 2.25, 30.0, 40.5], [0.0, 0.0, 639.0, 479.0], [7.0, 8.0, 9.0, 10.0]],
+                                     np.float32), np.array([0.75, 0.5, 0.01], np.float32), np.array([2, 0, 1]),
+                            640, 480)
+    header = Header(stamp=Time(sec=1_700_000_000, nanosec=123_456_789), frame_id="probe_frame")
+    expected = detections_to_msg(detections, header, class_ids)
+    written = writer_type(class_ids).write(header.stamp.sec, header.stamp.nanosec, header.frame_id,
+                                                    detections.boxes, detections.scores, detections.class_ids)
+    try:
+        read = deserialize_message(written, Detection2DArray)
+    except Exception as error:
+        return f"the middleware cannot read the written bytes ({type(error).__name__}: {error})"
+    if read != expected or len(written) != len(serialize_message(expected)):
+        return "the middleware reads the written bytes as another message (another vision_msgs version or encoding)"
+    return None
 
 
 def label_info_msg(labels: tuple[str, ...], background_index: int | None, threshold: float,

@@ -63,11 +63,13 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from ssd_ros.core import Detector, ModelLoadError, trial_run
+from ssd_ros.core import Detections, Detector, ModelLoadError, trial_run
+from ssd_ros.detection_cdr import DetectionArrayWriter
 from ssd_ros.drawing import draw_detections
 from ssd_ros.ros.conversions import (
     FrameError,
     camera_message,
+    cdr_writer_mismatch,
     detections_to_msg,
     frame_from_message,
     frame_to_image,
@@ -124,6 +126,14 @@ class Runtime:
     detector: Detector
     settings: NodeSettings
     class_ids: tuple[str, ...]  # ObjectHypothesis.class_id per model class id
+    writer: DetectionArrayWriter | None  # None where the middleware reads its bytes differently
+
+    def detection_array(self, detections: Detections, header: Header) -> bytes | Detection2DArray:
+        """What the detection publisher sends: the message's CDR bytes, or the message where they do not fit."""
+        if self.writer is None:
+            return detections_to_msg(detections, header, self.class_ids)
+        return self.writer.write(header.stamp.sec, header.stamp.nanosec, header.frame_id, detections.boxes,
+                                 detections.scores, detections.class_ids)
 
 
 def load_detector(parameters: NodeParameters) -> Detector:
@@ -276,7 +286,9 @@ class DetectorNode(LifecycleNode):
     def _build_runtime(detector: Detector, parameters: NodeParameters) -> Runtime:
         spec = detector.spec
         settings = NodeSettings.build(parameters, spec.labels, spec.background_index)
-        return Runtime(detector, settings, hypothesis_class_ids(spec.labels, parameters.label_as_id))
+        class_ids = hypothesis_class_ids(spec.labels, parameters.label_as_id)
+        writer = DetectionArrayWriter(class_ids) if cdr_writer_mismatch() is None else None
+        return Runtime(detector, settings, class_ids, writer)
 
     @staticmethod
     def _trial(runtime: Runtime, parameters: NodeParameters) -> None:
@@ -284,7 +296,8 @@ class DetectorNode(LifecycleNode):
         source = f"model {parameters.model_path or 'the default model'}"
         detections = trial_run(runtime.detector, source)
         try:
-            detections_to_msg(detections, Header(), runtime.class_ids)
+            detections_to_msg(detections, Header(), runtime.class_ids)  # what the detect service answers
+            runtime.detection_array(detections, Header())  # what the topics carry
         except Exception as error:
             raise ModelLoadError(f"{source} runs, but its result cannot become a Detection2DArray with its "
                                  f"{len(runtime.class_ids)} labels ({type(error).__name__}: {error}); check its "
@@ -320,6 +333,9 @@ class DetectorNode(LifecycleNode):
         selection = f"; {detector.backend.selection}" if detector.backend.selection else ""
         self.get_logger().info(f"configured: {self._model_info.model_path} on {detector.backend_name} "
                                f"({detector.device}), {len(detector.spec.labels)} classes{selection}")
+        if runtime.writer is None:
+            self.get_logger().info(f"detections are published as rclpy messages (slower): {cdr_writer_mismatch()}",
+                                   once=True)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -440,7 +456,7 @@ class DetectorNode(LifecycleNode):
     def _publish_result(self, runtime: Runtime, pending: PendingFrame, header: Header, frame, color: str,
                         detections, inference_ms: float) -> None:
         try:
-            message = detections_to_msg(detections, header, runtime.class_ids)
+            message = runtime.detection_array(detections, header)
             with self._publish_lock:
                 if pending.received <= self._last_published[pending.camera]:
                     # another worker published a newer frame of this camera first: never publish out of order

@@ -14,6 +14,7 @@ from rclpy.parameter import Parameter
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
 
+from ssd_ros.camera_cdr import parse_camera_header
 from ssd_ros.ros import detector_node
 from ssd_ros.ros.conversions import frame_to_image
 from ssd_ros.ros.frame_queue import PendingFrame
@@ -61,8 +62,8 @@ def test_workers_in_parallel_account_for_every_frame_in_order(node):
     publisher = node._detection_publishers[0]
     original = publisher.publish
 
-    def record(message):
-        published.append(message.header.stamp.sec)
+    def record(message: bytes):  # the Detection2DArray's CDR bytes (ssd_ros.detection_cdr)
+        published.append(parse_camera_header(message).stamp.sec)
         original(message)
 
     publisher.publish = record
