@@ -7,14 +7,15 @@ At 640x480 and 30 Hz, three measurements side by side, interleaved in rounds wit
   (3) detector: the core Detector alone on the same frames, in this process, with the node's default
                 backend settings and at the same frame rate (a paced loop, as a user's own 30 Hz loop
                 would run it; back-to-back runs keep the CPU threads hot and are printed for reference).
-Targets, each per round (the three measured back to back) and reported as the median over rounds:
+Targets, each per round and reported as the median over rounds; a round plays the three in turn in
+short blocks (``--blocks``, 0.5 s each by default), so the host's drifting speed weighs on all three alike:
 - overhead: p50(2) - p50(1) - p50(3) <= 8% of p50(3);
 - CPU: the node process's CPU time per answered frame during (2) <= 1.15x this process's CPU time per
   frame during (3) (every thread: onnxruntime's pool counts in both).
 (jetson-inference's ROS node runs at 8 FPS where its library alone runs 24: that is the failure to beat.)
 ``--json`` prints one JSON object last: per-round and median overhead_pct and cpu_ratio.
 
-    tools/run python benchmarks/bench_node.py [--model M.onnx] [--rounds 3] [--seconds 4] [--json]
+    tools/run python benchmarks/bench_node.py [--model M.onnx] [--rounds 3] [--seconds 4] [--blocks 6] [--json]
 """
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0, help="streaming time per measurement per round")
     parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--blocks", type=int, default=6, help="each round in this many blocks of the three in turn")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args()
 
@@ -124,8 +126,8 @@ def main() -> int:
     messages = [frame_to_image(frame, Header(frame_id="bench")) for frame in frames]
 
     def stream(target: str, kind: str, seconds: float) -> int:
-        """Frames answered in this stream."""
-        answered_before = len(latencies[kind])
+        """Frames answered in this stream (waits up to 1 s for the last answers)."""
+        answered_before, sent_before = len(latencies[kind]), sent[kind]
         period, next_time, index = 1.0 / args.rate, time.monotonic(), 0
         end = next_time + seconds
         while time.monotonic() < end:
@@ -138,11 +140,24 @@ def main() -> int:
                 next_time += period
             executor.spin_once(timeout_sec=max(0.0, min(0.005, next_time - time.monotonic())))
         drain = time.monotonic() + 1.0
-        while time.monotonic() < drain:
+        while (time.monotonic() < drain
+               and len(latencies[kind]) - answered_before < sent[kind] - sent_before):
             executor.spin_once(timeout_sec=0.01)
         return len(latencies[kind]) - answered_before
 
+    def detect_paced(kind: str, count: int, period: float, start: int = 0) -> float:
+        """CPU seconds of this process for ``count`` Detector runs, one per period."""
+        cpu_started = time.process_time()
+        for index in range(start, start + count):
+            started = time.perf_counter()
+            detector.detect(frames[index % len(frames)], "rgb", post)
+            latencies[kind].append((time.perf_counter() - started) * 1e3)
+            time.sleep(max(0.0, period - (time.perf_counter() - started)))
+        return time.process_time() - cpu_started
+
     rounds: list[dict[str, float]] = []
+    block_seconds = args.seconds / args.blocks
+    block_frames = max(1, round(block_seconds * args.rate))
 
     try:
         stream("echo", "echo", 2.0)  # discovery and warm-up, not counted
@@ -152,20 +167,17 @@ def main() -> int:
         sent.update(echo=0, node=0)
         for _ in range(args.rounds):
             marks = {kind: len(values) for kind, values in latencies.items()}
-            stream("echo", "echo", args.seconds)
-            node_cpu = cpu_seconds(node.pid)
-            answered = stream("detector", "node", args.seconds)
-            node_cpu = (cpu_seconds(node.pid) or 0.0) - (node_cpu or 0.0)
-            detector_cpu, detector_frames = 0.0, 0
-            for kind, period in (("detector", 1.0 / args.rate), ("back_to_back", 0.0)):
-                cpu_started = time.process_time()
-                for frame in frames:
-                    started = time.perf_counter()
-                    detector.detect(frame, "rgb", post)
-                    latencies[kind].append((time.perf_counter() - started) * 1e3)
-                    time.sleep(max(0.0, period - (time.perf_counter() - started)))
-                if kind == "detector":
-                    detector_cpu, detector_frames = time.process_time() - cpu_started, len(frames)
+            node_cpu, answered, detector_cpu = 0.0, 0, 0.0
+            # Short blocks of the three in turn: the host's speed drifts over seconds, and it must
+            # weigh on the echo floor, the node and the Detector alike.
+            for block in range(args.blocks):
+                stream("echo", "echo", block_seconds)
+                cpu_before = cpu_seconds(node.pid)
+                answered += stream("detector", "node", block_seconds)
+                node_cpu += (cpu_seconds(node.pid) or 0.0) - (cpu_before or 0.0)
+                detector_cpu += detect_paced("detector", block_frames, 1.0 / args.rate, block * block_frames)
+            detect_paced("back_to_back", len(frames), 0.0)
+            detector_frames = args.blocks * block_frames
             p50s = {kind: float(np.median(latencies[kind][marks[kind]:])) for kind in ("echo", "node", "detector")}
             rounds.append({"overhead_pct": 100 * (p50s["node"] - p50s["echo"] - p50s["detector"]) / p50s["detector"],
                            "cpu_ratio": (node_cpu / max(1, answered)) / (detector_cpu / detector_frames),

@@ -3,8 +3,10 @@
 The node only adapts messages; detection is :class:`ssd_ros.core.Detector`.
 
 Data flow and threading:
-- Subscription callbacks hand each message to a :class:`LatestFrameQueue` and return at once;
-  they never wait for inference. They run on the executor's spinning thread
+- Subscription callbacks hand each message to a :class:`LatestFrameQueue`; with one inference
+  worker they then wait while it is inferred, but never past shortly before the next frame is due
+  (LatestFrameQueue.wait_while_busy: the spinning thread's next wait-set rebuild would otherwise
+  slow the inference that uses every core). They run on the executor's spinning thread
   (:class:`~ssd_ros.ros.executor.InlineFramesExecutor`); everything else, model loads included,
   runs in its thread pool, so reloading a model never stops frame reception.
 - Camera subscriptions are raw (serialised bytes): a worker thread takes the newest frame of every
@@ -344,18 +346,20 @@ class DetectorNode(LifecycleNode):
         message_type = CompressedImage if compressed else Image
         self._camera_message_type = message_type
         qos_options = QoSOverridingOptions.with_default_policies()
+        workers = self._node_parameters.inference_workers
         for camera, topic in enumerate(self.image_topics):
             input_topic = f"{topic}/compressed" if compressed else topic
 
-            def on_frame(msg: Any, camera: int = camera) -> None:
+            def on_frame(msg: Any, camera: int = camera, one_worker: bool = workers == 1) -> None:
                 self._queue.put(camera, msg)
+                if one_worker:  # keep this thread's next wait-set rebuild off the cores the inference uses
+                    self._queue.wait_while_busy()
 
             self._camera_subscriptions.append(self.create_subscription(
                 message_type, input_topic, on_frame,
                 qos_profile_sensor_data, callback_group=self.frame_callback_group, qos_overriding_options=qos_options,
                 raw=True))  # bytes: read in the worker without a copy (camera_cdr); a dropped frame costs nothing
         self._last_published = [float("-inf")] * len(self.image_topics)
-        workers = self._node_parameters.inference_workers
         self._workers = [threading.Thread(target=self._process_frames, name=f"ssd_detector_worker_{index}",
                                           daemon=True) for index in range(workers)]
         for worker in self._workers:
@@ -411,19 +415,22 @@ class DetectorNode(LifecycleNode):
             frames = self._queue.take()
             if not frames:
                 return
-            runtime = self._runtime
-            if runtime is None:
-                return
-            batch_size = runtime.settings.parameters.max_batch_size
-            for start in range(0, len(frames), batch_size):
-                batch = frames[start:start + batch_size]
-                try:
-                    self._process_batch(runtime, batch)
-                except Exception as error:  # the last resort: the worker never dies
-                    if not self.context.ok():
-                        return  # Ctrl-C shut ROS down under a frame in flight: nothing left to publish to
-                    for pending in batch:
-                        self._report_failure(pending.camera, INTERNAL_ERROR, error)
+            try:
+                runtime = self._runtime
+                if runtime is None:
+                    return
+                batch_size = runtime.settings.parameters.max_batch_size
+                for start in range(0, len(frames), batch_size):
+                    batch = frames[start:start + batch_size]
+                    try:
+                        self._process_batch(runtime, batch)
+                    except Exception as error:  # the last resort: the worker never dies
+                        if not self.context.ok():
+                            return  # Ctrl-C shut ROS down under a frame in flight: nothing left to publish to
+                        for pending in batch:
+                            self._report_failure(pending.camera, INTERNAL_ERROR, error)
+            finally:
+                self._queue.finished()
 
     def _process_batch(self, runtime: Runtime, frames: list[PendingFrame]) -> None:
         decoded: dict[str, list[tuple[PendingFrame, Header, Any]]] = {}

@@ -1,8 +1,10 @@
 """An executor that hands camera frames over at single-threaded cost and never lets slow callbacks stall them.
 
 Contract: callbacks of the ``inline_group`` callback group run on the thread that spins, right
-after the wait returns, exactly as in rclpy's SingleThreadedExecutor; they must not block (the
-detector's frame callbacks only put the message into a queue). Every other callback (parameter
+after the wait returns, exactly as in rclpy's SingleThreadedExecutor; they must return within about
+a frame period, since nothing else is dispatched meanwhile (the detector's frame callbacks put the
+message into a queue and, with one inference worker, wait at most until shortly before the next frame
+is due, 0.1 s at most). Every other callback (parameter
 changes that load a model for seconds or minutes, the ``detect`` service, lifecycle transitions,
 timers) runs in a thread pool, as in rclpy's MultiThreadedExecutor, so a model hot-swap never
 stops frame reception.
