@@ -16,6 +16,11 @@ Contract:
   (e.g. XCDR2 from another DDS) raises ``UnsupportedEncapsulation``: the caller deserialises those with
   its message library instead.
 
+- ``image_cdr(sec, nanosec, frame_id, frame, encoding)`` writes an HxWx3 uint8 frame as the bytes of a
+  ``sensor_msgs/msg/Image`` (CDR_LE, little-endian, no row padding): one copy of the pixels, against
+  ~1.4 ms for building and serialising a 640x480 rclpy Image (the node's debug image). Whether the
+  middleware reads them as that message is checked once by ``ros.conversions.image_writer_mismatch``.
+
 Layout (XCDR1; alignment counted from the end of the encapsulation header): Header {stamp {int32 sec,
 uint32 nanosec}, string frame_id}, then for Image uint32 height, uint32 width, string encoding,
 uint8 is_bigendian, uint32 step, sequence<uint8> data; for CompressedImage string format,
@@ -25,6 +30,8 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+
+import numpy as np
 
 from ssd_ros.camera_frames import FrameError, shown
 
@@ -147,3 +154,25 @@ def parse_camera_cdr(data: bytes | bytearray | memoryview, msgtype: str) -> CdrI
 def parse_camera_header(data: bytes | bytearray | memoryview) -> CdrHeader:
     """The header of any message whose first field is a std_msgs/Header (nothing after it is read)."""
     return _Cursor(data).header()
+
+
+def _cdr_string(text: str) -> bytes:
+    encoded = text.encode()
+    return struct.pack("<I", len(encoded) + 1) + encoded + b"\x00"
+
+
+def _padding(length: int, alignment: int) -> bytes:
+    return bytes(-(length - _PAYLOAD_START) % alignment)
+
+
+def image_cdr(sec: int, nanosec: int, frame_id: str, frame: np.ndarray, encoding: str) -> bytes:
+    height, width = frame.shape[:2]
+    step = width * 3
+    head = bytearray(b"\x00\x01\x00\x00")
+    head += struct.pack("<iI", sec, nanosec) + _cdr_string(frame_id)
+    head += _padding(len(head), 4)
+    head += struct.pack("<II", height, width) + _cdr_string(encoding) + b"\x00"  # is_bigendian 0
+    head += _padding(len(head), 4)
+    head += struct.pack("<II", step, step * height)
+    pixels = np.ascontiguousarray(frame, dtype=np.uint8).reshape(-1).data
+    return b"".join((head, pixels))  # one copy (bytes + bytes measured 20x slower for 900 KB)

@@ -13,7 +13,8 @@ Contract:
   in pixels of the input image (centre + size), ``ObjectHypothesis.class_id`` is the label name or
   the numeric model class id. ``cdr_writer_mismatch()`` is None when this process's middleware reads
   the bytes of ``ssd_ros.detection_cdr.DetectionArrayWriter`` as exactly that message (then the node
-  publishes those bytes, 15-20x cheaper), else the reason it does not (checked once per process).
+  publishes those bytes, 15-20x cheaper), else the reason it does not (checked once per process);
+  ``image_writer_mismatch()`` likewise for ``camera_cdr.image_cdr`` against ``frame_to_image``.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from ssd_ros.camera_cdr import (
     CdrImage,
     MalformedCdr,
     UnsupportedEncapsulation,
+    image_cdr,
     parse_camera_cdr,
 )
 from ssd_ros.camera_frames import DEFAULT_MAX_PIXELS, compressed_to_frame, image_to_frame
@@ -104,6 +106,17 @@ def detections_to_msg(detections: Detections, header: Header, class_ids: tuple[s
     return array
 
 
+def _read_otherwise(written: bytes, expected, what: str) -> str | None:
+    """None when this middleware deserialises ``written`` to ``expected`` (and its own bytes are as long)."""
+    try:
+        read = deserialize_message(written, type(expected))
+    except Exception as error:
+        return f"the middleware cannot read the written bytes ({type(error).__name__}: {error})"
+    if read != expected or len(written) != len(serialize_message(expected)):
+        return f"the middleware reads the written bytes as another message (another {what} version or encoding)"
+    return None
+
+
 @functools.cache
 def cdr_writer_mismatch(writer_type: type[DetectionArrayWriter] = DetectionArrayWriter) -> str | None:
     class_ids = ("person", "", "bicycle_and_rider")  # string lengths that need every alignment
@@ -111,16 +124,18 @@ def cdr_writer_mismatch(writer_type: type[DetectionArrayWriter] = DetectionArray
                                      np.float32), np.array([0.75, 0.5, 0.01], np.float32), np.array([2, 0, 1]),
                             640, 480)
     header = Header(stamp=Time(sec=1_700_000_000, nanosec=123_456_789), frame_id="probe_frame")
-    expected = detections_to_msg(detections, header, class_ids)
     written = writer_type(class_ids).write(header.stamp.sec, header.stamp.nanosec, header.frame_id,
-                                                    detections.boxes, detections.scores, detections.class_ids)
-    try:
-        read = deserialize_message(written, Detection2DArray)
-    except Exception as error:
-        return f"the middleware cannot read the written bytes ({type(error).__name__}: {error})"
-    if read != expected or len(written) != len(serialize_message(expected)):
-        return "the middleware reads the written bytes as another message (another vision_msgs version or encoding)"
-    return None
+                                           detections.boxes, detections.scores, detections.class_ids)
+    return _read_otherwise(written, detections_to_msg(detections, header, class_ids), "vision_msgs")
+
+
+@functools.cache
+def image_writer_mismatch() -> str | None:
+    """None when this middleware reads ``camera_cdr.image_cdr``'s bytes as the Image ``frame_to_image`` builds."""
+    frame = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3)
+    header = Header(stamp=Time(sec=-2, nanosec=5), frame_id="probe")
+    return _read_otherwise(image_cdr(-2, 5, "probe", frame, "bgr8"), frame_to_image(frame, header, "bgr8"),
+                           "sensor_msgs")
 
 
 def label_info_msg(labels: tuple[str, ...], background_index: int | None, threshold: float,

@@ -65,6 +65,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from ssd_ros.camera_cdr import image_cdr
 from ssd_ros.core import Detections, Detector, ModelLoadError, trial_run
 from ssd_ros.detection_cdr import DetectionArrayWriter
 from ssd_ros.drawing import draw_detections
@@ -76,6 +77,7 @@ from ssd_ros.ros.conversions import (
     frame_from_message,
     frame_to_image,
     hypothesis_class_ids,
+    image_writer_mismatch,
     label_info_msg,
     ros_header,
 )
@@ -482,7 +484,10 @@ class DetectorNode(LifecycleNode):
         if runtime.settings.parameters.publish_debug_image and debug_publisher.get_subscription_count() > 0:
             try:
                 annotated = draw_detections(frame, detections, color=color)
-                debug_publisher.publish(frame_to_image(annotated, header, encoding=f"{color}8"))
+                encoding = f"{color}8"
+                debug_publisher.publish(
+                    frame_to_image(annotated, header, encoding) if image_writer_mismatch() else
+                    image_cdr(header.stamp.sec, header.stamp.nanosec, header.frame_id, annotated, encoding))
             except Exception as error:
                 self._report_failure(pending.camera, DEBUG_IMAGE_FAILED, error)
 

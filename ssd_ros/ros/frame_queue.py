@@ -82,6 +82,7 @@ class LatestFrameQueue:
             self._condition.notify_all()
 
     def wait_while_busy(self, cap_s: float = 0.1) -> None:
+        """Return once nothing is pending or in flight, or shortly before the next frame is due, or after cap_s."""
         with self._condition:
             now = time.monotonic()
             due = [last + (1.0 - _NEXT_FRAME_LEAD) * interval

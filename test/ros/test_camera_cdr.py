@@ -1,4 +1,4 @@
-"""camera_cdr reads Image / CompressedImage bytes exactly as the message libraries write them.
+"""camera_cdr reads Image / CompressedImage bytes exactly as the message libraries write them, and writes Images.
 
 Golden: rclpy's own serialisation (the bytes a raw subscription hands the node) and rosbags'
 big-endian writer; every header length (frame_id 0..7 characters) exercises the CDR alignment.
@@ -8,19 +8,28 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rclpy.serialization import serialize_message
+from builtin_interfaces.msg import Time
+from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
 
 from ssd_ros.camera_cdr import (
     COMPRESSED_IMAGE,
     IMAGE,
     MalformedCdr,
     UnsupportedEncapsulation,
+    image_cdr,
     parse_camera_cdr,
     parse_camera_header,
 )
 from ssd_ros.camera_frames import image_to_frame
-from ssd_ros.ros.conversions import camera_message, frame_from_message, ros_header
+from ssd_ros.ros.conversions import (
+    camera_message,
+    frame_from_message,
+    frame_to_image,
+    image_writer_mismatch,
+    ros_header,
+)
 
 RNG = np.random.default_rng(5)
 
@@ -106,3 +115,20 @@ def test_lengths_past_the_end_and_unknown_encapsulations():
         parse_camera_cdr(b"\x13\x37" + bytes(raw[2:]), IMAGE)
     with pytest.raises(MalformedCdr, match="rclpy cannot deserialise it either"):
         camera_message(b"\x00\x07\x00\x00" + b"\xff" * 9, Image)  # XCDR2 header, garbage after it
+
+
+@pytest.mark.parametrize("frame_id", ["", "a", "ab", "abc", "abcd", "kamera_ü"])
+@pytest.mark.parametrize("encoding", ["rgb8", "bgr8"])
+def test_written_image_reads_as_the_message_frame_to_image_builds(frame_id, encoding):
+    frame = RNG.integers(0, 256, (3, 5, 3), dtype=np.uint8)
+    written = image_cdr(-7, 999_999_999, frame_id, frame, encoding)
+    expected = frame_to_image(frame, Header(stamp=Time(sec=-7, nanosec=999_999_999), frame_id=frame_id), encoding)
+    assert deserialize_message(written, Image) == expected
+    assert len(written) == len(serialize_message(expected))
+    decoded, color = image_to_frame(parse_camera_cdr(written, IMAGE))
+    assert np.array_equal(decoded, frame) and color == encoding[:3]
+
+
+def test_this_middleware_takes_written_images():
+    """The node's debug images go out as written bytes only where this passes: it must pass here."""
+    assert image_writer_mismatch() is None

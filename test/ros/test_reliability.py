@@ -128,6 +128,9 @@ def test_a_png_bomb_is_refused_from_its_header_and_memory_stays_bounded(graph, t
     with detector_process(tmp_path, "-p", "image_transport:=compressed") as process:
         publish_until_answered(graph, publisher, listener, "detections", stamped(good, 1), "a first frame")
         graph.spin_until(lambda: debug_images, 30, "a debug image")
+        debug = debug_images[0]  # written as CDR bytes by the node (camera_cdr.image_cdr)
+        assert (debug.header.stamp.sec, debug.width, debug.height, debug.step, len(debug.data)) == (
+            1001, 320, 240, 960, 320 * 240 * 3) and debug.encoding in ("rgb8", "bgr8")
         before = _peak_memory_mb(process.pid)
         for index in range(3):
             publisher.publish(stamped(bomb, 10 + index))
