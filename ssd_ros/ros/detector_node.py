@@ -3,12 +3,10 @@
 The node only adapts messages; detection is :class:`ssd_ros.core.Detector`.
 
 Data flow and threading:
-- Subscription callbacks hand each message to a :class:`LatestFrameQueue`; with one inference
-  worker they then wait while it is inferred, but never past shortly before the next frame is due
-  (LatestFrameQueue.wait_while_busy: the spinning thread's next wait-set rebuild would otherwise
-  slow the inference that uses every core). They run on the executor's spinning thread
-  (:class:`~ssd_ros.ros.executor.InlineFramesExecutor`); everything else, model loads included,
-  runs in its thread pool, so reloading a model never stops frame reception.
+- Subscription callbacks hand each message to a :class:`LatestFrameQueue` and return at once;
+  they never wait for inference. They run on the executor's frames thread, which waits
+  on the camera subscriptions only (:class:`~ssd_ros.ros.executor.InlineFramesExecutor`); everything
+  else, model loads included, runs in its thread pool, so reloading a model never stops frame reception.
 - Camera subscriptions are raw (serialised bytes): a worker thread takes the newest frame of every
   camera, reads it without a pixel copy (ssd_ros.camera_cdr), converts, runs the model on them as
   one batch and publishes one Detection2DArray per frame (empty ones included) with the input
@@ -200,7 +198,7 @@ class DetectorNode(LifecycleNode):
         self._last_published = [float("-inf")] * len(self.image_topics)  # PendingFrame.received, per camera
         self._camera_subscriptions: list = []
         self._camera_message_type: type[Image] | type[CompressedImage] = Image  # what the subscriptions carry
-        # Frame callbacks only queue the message; InlineFramesExecutor runs them on its spinning thread.
+        # Frame callbacks only queue the message; InlineFramesExecutor runs them on its frames thread.
         self.frame_callback_group = MutuallyExclusiveCallbackGroup()
         self._detection_publishers: list = []
         self._debug_publishers: list = []
@@ -352,10 +350,8 @@ class DetectorNode(LifecycleNode):
         for camera, topic in enumerate(self.image_topics):
             input_topic = f"{topic}/compressed" if compressed else topic
 
-            def on_frame(msg: Any, camera: int = camera, one_worker: bool = workers == 1) -> None:
+            def on_frame(msg: Any, camera: int = camera) -> None:
                 self._queue.put(camera, msg)
-                if one_worker:  # keep this thread's next wait-set rebuild off the cores the inference uses
-                    self._queue.wait_while_busy()
 
             self._camera_subscriptions.append(self.create_subscription(
                 message_type, input_topic, on_frame,
@@ -417,22 +413,19 @@ class DetectorNode(LifecycleNode):
             frames = self._queue.take()
             if not frames:
                 return
-            try:
-                runtime = self._runtime
-                if runtime is None:
-                    return
-                batch_size = runtime.settings.parameters.max_batch_size
-                for start in range(0, len(frames), batch_size):
-                    batch = frames[start:start + batch_size]
-                    try:
-                        self._process_batch(runtime, batch)
-                    except Exception as error:  # the last resort: the worker never dies
-                        if not self.context.ok():
-                            return  # Ctrl-C shut ROS down under a frame in flight: nothing left to publish to
-                        for pending in batch:
-                            self._report_failure(pending.camera, INTERNAL_ERROR, error)
-            finally:
-                self._queue.finished()
+            runtime = self._runtime
+            if runtime is None:
+                return
+            batch_size = runtime.settings.parameters.max_batch_size
+            for start in range(0, len(frames), batch_size):
+                batch = frames[start:start + batch_size]
+                try:
+                    self._process_batch(runtime, batch)
+                except Exception as error:  # the last resort: the worker never dies
+                    if not self.context.ok():
+                        return  # Ctrl-C shut ROS down under a frame in flight: nothing left to publish to
+                    for pending in batch:
+                        self._report_failure(pending.camera, INTERNAL_ERROR, error)
 
     def _process_batch(self, runtime: Runtime, frames: list[PendingFrame]) -> None:
         decoded: dict[str, list[tuple[PendingFrame, Header, Any]]] = {}
