@@ -354,3 +354,54 @@ def test_a_broken_start_up_model_is_reported_and_fixed_at_runtime(graph, tmp_pat
         frame = frame_to_image(scene["rgb"], stamped(Image(), 0).header)
         result = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 5), "after the fix")
         assert len(result.detections) == scene["objects"]
+
+
+def change_state(graph, client_node, node_name: str, transition_id: int) -> bool:
+    """What ``ros2 lifecycle set /node <transition>`` does."""
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    graph.service_client(client_node, GetState, f"/{node_name}/get_state", GetState.Request())  # answered once
+    client = client_node.create_client(ChangeState, f"/{node_name}/change_state")
+    request = ChangeState.Request()
+    request.transition.id = transition_id
+    future = client.call_async(request)
+    graph.spin_until(future.done, timeout=120, what=f"lifecycle transition {transition_id}")
+    client_node.destroy_client(client)
+    return future.result().success
+
+
+def test_lifecycle_transitions_stop_and_restart_detection_while_frames_keep_coming(graph, tmp_path, scene):
+    """ros2 lifecycle set deactivate / activate / cleanup / configure on a node that is receiving frames."""
+    from lifecycle_msgs.msg import Transition
+
+    listener = Listener(graph, ["detections"])
+    camera = graph.node("test_lifecycle_camera")
+    publisher = camera.create_publisher(Image, "image", qos_profile_sensor_data)
+    frame = frame_to_image(scene["rgb"], stamped(Image(), 0).header)
+    with detector_process(tmp_path, *scene["args"]) as process:
+        first = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 21), "while active")
+        assert len(first.detections) == scene["objects"]
+
+        assert change_state(graph, camera, "ssd_detector", Transition.TRANSITION_DEACTIVATE)
+        before = len(listener.received["detections"])
+        for index in range(20):  # inactive: frames are not taken, nothing is published
+            publisher.publish(stamped(frame, 40 + index))
+            graph.spin_for(0.05)
+        graph.spin_for(1.0)
+        assert len(listener.received["detections"]) == before, "an inactive node published detections"
+
+        assert change_state(graph, camera, "ssd_detector", Transition.TRANSITION_ACTIVATE)
+        again = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 22), "reactivated")
+        assert len(again.detections) == scene["objects"]
+
+        for transition in (Transition.TRANSITION_DEACTIVATE, Transition.TRANSITION_CLEANUP,
+                           Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
+            publisher.publish(stamped(frame, 60 + transition))  # frames arrive during every transition
+            assert change_state(graph, camera, "ssd_detector", transition), f"transition {transition} failed"
+        reloaded = publish_until_answered(graph, publisher, listener, "detections", stamped(frame, 23),
+                                          "configured and activated again")
+        assert len(reloaded.detections) == scene["objects"]
+        assert process.poll() is None, "the node exited"
+    log = (tmp_path / "ssd_detector.log").read_text()
+    assert "Traceback" not in log and "raised" not in log, log
+    assert log.count("active: /image -> /detections") == 3, log
