@@ -583,6 +583,7 @@ def main(args: list[str] | None = None) -> int:
     transport = configure_transport()  # before rclpy starts DDS
     rclpy.init(args=args if args is not None else sys.argv)
     node = None
+    executor = None
     try:
         node = DetectorNode()
         node.get_logger().info(f"DDS: ROS_DOMAIN_ID {node.context.get_domain_id()}, {discovery_range()}; "
@@ -601,6 +602,8 @@ def main(args: list[str] | None = None) -> int:
         # Ctrl-C in a terminal reaches the node twice under ros2 launch (from the terminal and
         # forwarded by launch): a second one must not interrupt the clean-up with a traceback.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if executor is not None:
+            executor.shutdown(timeout_sec=10.0)  # joins its frames thread before Python finalises (executor.py)
         if node is not None:
             node.stop_processing()
             node.destroy_node()

@@ -45,7 +45,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from rclpy.callback_groups import CallbackGroup
-from rclpy.executors import Executor, ExternalShutdownException, ShutdownException, TimeoutException
+from rclpy.executors import (
+    ConditionReachedException,
+    Executor,
+    ExternalShutdownException,
+    ShutdownException,
+    TimeoutException,
+)
 from rclpy.logging import get_logger
 
 if TYPE_CHECKING:  # Jazzy's rclpy has it, Humble's not: annotations only
@@ -80,6 +86,7 @@ class _FramesWaiter(Executor):
         super().__init__(context=context)
         self._owner = owner
         self._group = group
+        self._stop = threading.Event()
 
     def can_execute(self, entity: Any) -> bool:
         return entity.callback_group is self._group and super().can_execute(entity)
@@ -90,10 +97,10 @@ class _FramesWaiter(Executor):
 
     def run(self) -> None:
         entity: Any  # rclpy types it as an unbound TypeVar
-        while self._context.ok() and not self._is_shutdown:
+        while self._context.ok() and not self._stop.is_set():
             try:
-                handler, entity, _node = self.wait_for_ready_callbacks()
-            except (ShutdownException, ExternalShutdownException):
+                handler, entity, _node = self.wait_for_ready_callbacks(condition=self._stop.is_set)
+            except (ShutdownException, ExternalShutdownException, ConditionReachedException):
                 return
             except Exception as error:  # e.g. an entity destroyed under the wait: frames must keep coming
                 self._owner.on_error(self, error)
@@ -101,6 +108,11 @@ class _FramesWaiter(Executor):
                 continue
             handler()
             self._owner._retrieve(handler, entity)
+
+    def stop(self) -> None:
+        """End ``run``'s wait (its own wake alone would only make rclpy rebuild the wait set)."""
+        self._stop.set()
+        self.wake()
 
 
 class InlineFramesExecutor(Executor):
@@ -155,8 +167,12 @@ class InlineFramesExecutor(Executor):
         self.spin_once(timeout_sec)
 
     def shutdown(self, timeout_sec: float | None = None) -> bool:
-        self._frames.shutdown(timeout_sec)
+        """Also ends and joins the frames thread. Call it before the process exits: a thread still inside
+        rclpy's wait when Python finalises is killed by an unwind that aborts the process ("terminate called
+        without an active exception", seen once under ros2 launch)."""
+        self._frames.stop()
         self._frames_thread.join(timeout_sec)
+        self._frames.shutdown(timeout_sec)
         done = super().shutdown(timeout_sec)
         self._pool.shutdown(wait=True)
         return done
